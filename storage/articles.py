@@ -1,0 +1,360 @@
+"""Articles and the stories that group them, with tags and full-text search."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Transaction
+from storage.models import Article, ArticleRef, NewArticle, SearchHit, Story
+from storage.timeutil import from_db, to_db
+
+_TAG_KINDS = ("actor", "cve", "vendor", "org")
+_WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
+
+
+def fts_query(text: str, *, any_word: bool = False) -> str | None:
+    """Turn free user text into a safe FTS5 query: every word quoted, so operators,
+    quotes, parentheses and column filters in the input are plain words."""
+    words = [w.strip(".-'") for w in _WORD.findall(text)]
+    words = [w for w in words if w][:32]
+    if not words:
+        return None
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    return (" OR " if any_word else " ").join(quoted)
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class ArticleRepository:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    # -- writing ---------------------------------------------------------------
+
+    async def existing_keys(
+        self, *, urls: Iterable[str] = (), guids: Iterable[str] = ()
+    ) -> tuple[set[str], set[str]]:
+        """Which of these URLs and GUIDs are already stored (chunked IN queries)."""
+        found_urls = await self._present("url", list(urls))
+        found_guids = await self._present("guid", list(guids))
+        return found_urls, found_guids
+
+    async def _present(self, column: str, values: list[str]) -> set[str]:
+        assert column in ("url", "guid", "import_key")
+        found: set[str] = set()
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            sql = f"SELECT {column} FROM articles WHERE {column} IN ({_placeholders(len(chunk))})"  # noqa: S608 - column is whitelisted
+            async with self._db.execute(sql, chunk) as cur:
+                found.update(row[0] for row in await cur.fetchall())
+        return found
+
+    async def has_import_key(self, key: str) -> bool:
+        return bool(await self._present("import_key", [key]))
+
+    async def add(self, article: NewArticle, *, story_id: int | None, now: datetime) -> int | None:
+        """Store one article in its own transaction; creates a story when story_id is None.
+
+        Returns the new id, or None when the URL, GUID or import key is already stored.
+        """
+        async with Transaction(self._db):
+            return await self._insert(article, story_id=story_id, now=now)
+
+    async def _insert(self, a: NewArticle, *, story_id: int | None, now: datetime) -> int | None:
+        db = self._db
+        published = to_db(a.published_at)
+        if story_id is None:
+            cur = await db.execute(
+                "INSERT INTO stories (title, first_seen, updated_at, published_at)"
+                " VALUES (?, ?, ?, ?)",
+                (a.title, to_db(now), to_db(now), published),
+            )
+            story_id = cur.lastrowid
+            new_story = True
+        else:
+            new_story = False
+        cur = await db.execute(
+            "INSERT OR IGNORE INTO articles (url, guid, import_key, feed_id, source, title, lead,"
+            " text, published_at, fetched_at, key_points, commentary, refs, simhash,"
+            " content_hash, story_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                a.url, a.guid, a.import_key, a.feed_id, a.source, a.title, a.lead, a.text,
+                published, to_db(now), json.dumps(a.key_points), json.dumps(a.commentary),
+                json.dumps(a.references), a.simhash, a.content_hash, story_id,
+            ),
+        )
+        if cur.rowcount == 0:
+            if new_story:
+                await db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+            return None
+        article_id = cur.lastrowid
+        tags = [
+            (kind, value, article_id)
+            for kind, values in zip(_TAG_KINDS, (a.actors, a.cves, a.vendors, a.orgs), strict=True)
+            for value in dict.fromkeys(values)
+        ]
+        if tags:
+            await db.executemany(
+                "INSERT OR IGNORE INTO article_tags (kind, value, article_id) VALUES (?, ?, ?)",
+                tags,
+            )
+        if not new_story:
+            await db.execute(
+                "UPDATE stories SET updated_at = ?,"
+                " published_at = CASE WHEN published_at IS NULL OR ? < published_at"
+                " THEN ? ELSE published_at END WHERE id = ?",
+                (to_db(now), published, published, story_id),
+            )
+        return article_id
+
+    async def set_story_commentary(self, story_id: int, commentary: Sequence[str]) -> None:
+        await self._db.execute(
+            "UPDATE stories SET commentary = ? WHERE id = ?",
+            (json.dumps(list(commentary)), story_id),
+        )
+
+    # -- reading ---------------------------------------------------------------
+
+    async def get(self, article_id: int) -> Article | None:
+        found = await self.get_many([article_id])
+        return found[0] if found else None
+
+    async def get_many(self, ids: Sequence[int]) -> list[Article]:
+        """Articles by id, in the order given, with their tags."""
+        if not ids:
+            return []
+        by_id: dict[int, Article] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = _placeholders(len(chunk))
+            async with self._db.execute(
+                f"SELECT * FROM articles WHERE id IN ({marks})", chunk  # noqa: S608
+            ) as cur:
+                for row in await cur.fetchall():
+                    by_id[row["id"]] = _article(row)
+            async with self._db.execute(
+                f"SELECT article_id, kind, value FROM article_tags"  # noqa: S608
+                f" WHERE article_id IN ({marks})",
+                chunk,
+            ) as cur:
+                for article_id, kind, value in await cur.fetchall():
+                    getattr(by_id[article_id], kind + "s").append(value)
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def get_story(self, story_id: int) -> Story | None:
+        stories = await self.get_stories([story_id])
+        return stories[0] if stories else None
+
+    async def get_stories(self, story_ids: Sequence[int]) -> list[Story]:
+        """Stories with their articles (earliest first), in the order given."""
+        if not story_ids:
+            return []
+        stories: dict[int, Story] = {}
+        article_ids: list[int] = []
+        for start in range(0, len(story_ids), 500):
+            chunk = list(story_ids[start : start + 500])
+            marks = _placeholders(len(chunk))
+            async with self._db.execute(
+                f"SELECT * FROM stories WHERE id IN ({marks})", chunk  # noqa: S608
+            ) as cur:
+                for row in await cur.fetchall():
+                    stories[row["id"]] = Story(
+                        id=row["id"],
+                        title=row["title"],
+                        first_seen=from_db(row["first_seen"]),
+                        updated_at=from_db(row["updated_at"]),
+                        published_at=from_db(row["published_at"]),
+                        commentary=json.loads(row["commentary"]),
+                    )
+            async with self._db.execute(
+                f"SELECT id FROM articles WHERE story_id IN ({marks})"  # noqa: S608
+                " ORDER BY coalesce(published_at, fetched_at), id",
+                chunk,
+            ) as cur:
+                article_ids.extend(row[0] for row in await cur.fetchall())
+        for article in await self.get_many(article_ids):
+            stories[article.story_id].articles.append(article)
+        return [stories[i] for i in story_ids if i in stories and stories[i].articles]
+
+    async def story_ids_since(self, since: datetime, *, limit: int = 1000) -> list[int]:
+        """Stories first stored since ``since`` whose news is not older than ``since``."""
+        async with self._db.execute(
+            "SELECT id FROM stories WHERE first_seen >= ?"
+            " AND coalesce(published_at, first_seen) >= ? ORDER BY first_seen DESC LIMIT ?",
+            (to_db(since), to_db(since), limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def recent_for_clustering(
+        self, *, since: datetime, actors: Sequence[str], cves: Sequence[str], limit: int = 400
+    ) -> list[Article]:
+        """Candidates an incoming article could join: recent articles sharing an actor or
+        CVE, plus the newest articles overall (for near-duplicate text)."""
+        ids: list[int] = []
+        tags = [("actor", a) for a in actors] + [("cve", c) for c in cves]
+        for kind, value in tags[:20]:
+            async with self._db.execute(
+                "SELECT t.article_id FROM article_tags t JOIN articles a ON a.id = t.article_id"
+                " WHERE t.kind = ? AND t.value = ? AND coalesce(a.published_at, a.fetched_at) >= ?"
+                " ORDER BY t.article_id DESC LIMIT ?",
+                (kind, value, to_db(since), limit // 4),
+            ) as cur:
+                ids.extend(row[0] for row in await cur.fetchall())
+        async with self._db.execute(
+            "SELECT id FROM articles WHERE fetched_at >= ? ORDER BY id DESC LIMIT ?",
+            (to_db(since), limit),
+        ) as cur:
+            ids.extend(row[0] for row in await cur.fetchall())
+        return await self.get_many(list(dict.fromkeys(ids)))
+
+    async def find_by_content_hash(self, content_hash: str) -> int | None:
+        """The story of an article with exactly this normalised text, if any."""
+        async with self._db.execute(
+            "SELECT story_id FROM articles WHERE content_hash = ? LIMIT 1", (content_hash,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+        match = fts_query(query)
+        if match is None:
+            return []
+        async with self._db.execute(
+            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
+            " snippet(articles_fts, 2, '', '', '…', 24) AS snip, bm25(articles_fts, 8.0, 3.0, 1.0)"
+            " AS rank FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
+            (match, limit, offset),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [SearchHit(article=_ref(r), snippet=r["snip"] or "", rank=r["rank"]) for r in rows]
+
+    async def count_matching(self, phrase: str) -> int:
+        """How many articles contain ``phrase`` as a phrase (for "appears in N articles")."""
+        words = [w for w in _WORD.findall(phrase)][:16]
+        if not words:
+            return 0
+        match = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+        async with self._db.execute(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (match,)
+        ) as cur:
+            return (await cur.fetchone())[0]
+
+    async def tagged(
+        self, kind: str, value: str, *, limit: int = 5, offset: int = 0
+    ) -> list[ArticleRef]:
+        """Newest articles carrying a tag."""
+        async with self._db.execute(
+            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id"
+            " FROM article_tags t JOIN articles a ON a.id = t.article_id"
+            " WHERE t.kind = ? AND t.value = ?"
+            " ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT ? OFFSET ?",
+            (kind, value, limit, offset),
+        ) as cur:
+            return [_ref(r) for r in await cur.fetchall()]
+
+    async def tag_stats(
+        self, kind: str, value: str
+    ) -> tuple[int, datetime | None, datetime | None]:
+        """(article count, first seen, last seen) for a tag."""
+        async with self._db.execute(
+            "SELECT count(*), min(coalesce(a.published_at, a.fetched_at)),"
+            " max(coalesce(a.published_at, a.fetched_at))"
+            " FROM article_tags t JOIN articles a ON a.id = t.article_id"
+            " WHERE t.kind = ? AND t.value = ?",
+            (kind, value),
+        ) as cur:
+            count, first, last = await cur.fetchone()
+        return count, from_db(first), from_db(last)
+
+    async def tag_dates(self, kind: str, value: str, *, since: datetime) -> list[datetime]:
+        """Dates of the articles carrying a tag since ``since`` (for weekly charts)."""
+        async with self._db.execute(
+            "SELECT coalesce(a.published_at, a.fetched_at) FROM article_tags t"
+            " JOIN articles a ON a.id = t.article_id WHERE t.kind = ? AND t.value = ?"
+            " AND coalesce(a.published_at, a.fetched_at) >= ?",
+            (kind, value, to_db(since)),
+        ) as cur:
+            return [from_db(row[0]) for row in await cur.fetchall()]
+
+    async def count_tag_since(
+        self, kind: str, value: str, *, since: datetime, exclude_story: int | None = None
+    ) -> int:
+        """Distinct stories carrying a tag since ``since``."""
+        async with self._db.execute(
+            "SELECT count(DISTINCT a.story_id) FROM article_tags t"
+            " JOIN articles a ON a.id = t.article_id WHERE t.kind = ? AND t.value = ?"
+            " AND coalesce(a.published_at, a.fetched_at) >= ? AND a.story_id IS NOT ?",
+            (kind, value, to_db(since), exclude_story),
+        ) as cur:
+            return (await cur.fetchone())[0]
+
+    async def previous_tagged(
+        self, kind: str, value: str, *, before: datetime, exclude_story: int
+    ) -> ArticleRef | None:
+        """The newest article with a tag, older than ``before``, from another story."""
+        async with self._db.execute(
+            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id"
+            " FROM article_tags t JOIN articles a ON a.id = t.article_id"
+            " WHERE t.kind = ? AND t.value = ? AND a.story_id IS NOT ?"
+            " AND coalesce(a.published_at, a.fetched_at) <= ?"
+            " ORDER BY coalesce(a.published_at, a.fetched_at) DESC LIMIT 1",
+            (kind, value, exclude_story, to_db(before)),
+        ) as cur:
+            row = await cur.fetchone()
+        return _ref(row) if row else None
+
+    async def max_id(self) -> int:
+        async with self._db.execute("SELECT coalesce(max(id), 0) FROM articles") as cur:
+            return (await cur.fetchone())[0]
+
+    async def count(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM articles") as cur:
+            return (await cur.fetchone())[0]
+
+    async def window_since(self, after_id: int, *, limit: int = 5000) -> list[tuple[int, int]]:
+        """(article id, story id) of articles stored after ``after_id``, oldest first."""
+        async with self._db.execute(
+            "SELECT id, story_id FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ) as cur:
+            return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+def _ref(row: aiosqlite.Row) -> ArticleRef:
+    return ArticleRef(
+        id=row["id"],
+        title=row["title"],
+        url=row["url"],
+        source=row["source"],
+        published_at=from_db(row["published_at"]),
+        story_id=row["story_id"],
+    )
+
+
+def _article(row: aiosqlite.Row) -> Article:
+    return Article(
+        id=row["id"],
+        source=row["source"],
+        title=row["title"],
+        url=row["url"],
+        guid=row["guid"],
+        published_at=from_db(row["published_at"]),
+        fetched_at=from_db(row["fetched_at"]),
+        lead=row["lead"],
+        text=row["text"],
+        key_points=json.loads(row["key_points"]),
+        commentary=json.loads(row["commentary"]),
+        references=json.loads(row["refs"]),
+        story_id=row["story_id"],
+        simhash=row["simhash"],
+        content_hash=row["content_hash"],
+        feed_id=row["feed_id"],
+    )

@@ -1,0 +1,117 @@
+"""One aiosqlite connection per process, with numbered SQL migrations.
+
+Migrations are ``storage/migrations/NNN_name.sql``; every file whose number is above
+``PRAGMA user_version`` runs inside one transaction, then the version is bumped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) for every bundled migration, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if len(numbers) != len(set(numbers)):
+        raise RuntimeError(f"two migrations share a number: {[n for _, n, _ in found]}")
+    return found
+
+
+async def open_db(path: str | Path) -> aiosqlite.Connection:
+    """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration or a
+    # multi-statement write is exactly one transaction.
+    db = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=10000")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0])
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Apply pending migrations; returns the resulting schema version."""
+    # BEGIN IMMEDIATE takes the write lock first, so two processes starting at once
+    # cannot both apply the same migration.
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        current = await schema_version(db)
+        for number, name, sql in migrations():
+            if number <= current:
+                continue
+            log.info("applying migration %s", name)
+            for statement in _split_sql(sql):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number:d}")
+            current = number
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    return current
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping CREATE TRIGGER ... END; bodies whole."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not buffer and (not stripped or stripped.startswith("--")):
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer)
+        if stripped.endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            buffer = []
+    if "".join(buffer).strip():
+        statements.append("\n".join(buffer))
+    return statements
+
+
+class Transaction:
+    """``async with Transaction(db):`` — BEGIN IMMEDIATE … COMMIT, ROLLBACK on error."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> aiosqlite.Connection:
+        await self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            await self._db.execute("COMMIT")
+        else:
+            await self._db.execute("ROLLBACK")

@@ -1,0 +1,180 @@
+"""The delivery ledger: (purpose, target, story) once, grouped into outbound batches.
+
+A batch is one message. Planning a batch and recording its stories happen in one
+transaction; sending happens after, and a batch is marked sent only once Discord has
+accepted it. A crash between the two leaves the batch pending, and the resend carries
+the same nonce, which Discord deduplicates for a few minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Transaction
+from storage.models import Batch
+from storage.timeutil import to_db
+
+
+class DeliveryRepository:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def undelivered(
+        self, purpose: str, target_kind: str, target_id: int, story_ids: Sequence[int]
+    ) -> list[int]:
+        """The story ids, in order, that this target has not been given yet."""
+        if not story_ids:
+            return []
+        done: set[int] = set()
+        for start in range(0, len(story_ids), 500):
+            chunk = list(story_ids[start : start + 500])
+            async with self._db.execute(
+                "SELECT story_id FROM deliveries WHERE purpose = ? AND target_kind = ?"
+                f" AND target_id = ? AND story_id IN ({','.join('?' * len(chunk))})",
+                (purpose, target_kind, target_id, *chunk),
+            ) as cur:
+                done.update(row[0] for row in await cur.fetchall())
+        return [s for s in story_ids if s not in done]
+
+    async def plan(
+        self,
+        purpose: str,
+        target_kind: str,
+        target_id: int,
+        parts: Sequence[Sequence[int]],
+        *,
+        now: datetime,
+    ) -> list[int]:
+        """Record one batch per part (each a list of story ids) in one transaction.
+        Stories already in the ledger for this target are left out; empty parts are
+        dropped. Returns the new batch ids."""
+        async with Transaction(self._db):
+            return await self.plan_in_transaction(purpose, target_kind, target_id, parts, now=now)
+
+    async def plan_in_transaction(
+        self,
+        purpose: str,
+        target_kind: str,
+        target_id: int,
+        parts: Sequence[Sequence[int]],
+        *,
+        now: datetime,
+    ) -> list[int]:
+        db = self._db
+        batch_ids: list[int] = []
+        kept_parts: list[list[int]] = []
+        for part in parts:
+            fresh = await self.undelivered(purpose, target_kind, target_id, part)
+            if fresh:
+                kept_parts.append(fresh)
+        for index, story_ids in enumerate(kept_parts, start=1):
+            cur = await db.execute(
+                "INSERT INTO delivery_batches (purpose, target_kind, target_id, part, parts,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (purpose, target_kind, target_id, index, len(kept_parts), to_db(now)),
+            )
+            batch_id = cur.lastrowid
+            await db.executemany(
+                "INSERT OR IGNORE INTO deliveries (purpose, target_kind, target_id, story_id,"
+                " batch_id, position) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (purpose, target_kind, target_id, story_id, batch_id, position)
+                    for position, story_id in enumerate(story_ids)
+                ],
+            )
+            batch_ids.append(batch_id)
+        return batch_ids
+
+    async def pending(
+        self, *, now: datetime, purpose: str | None = None, limit: int = 10_000
+    ) -> list[Batch]:
+        """Batches waiting to be sent whose retry time has come, oldest first."""
+        async with self._db.execute(
+            "SELECT * FROM delivery_batches WHERE status = 'pending'"
+            " AND (next_try_at IS NULL OR next_try_at <= ?) AND (? IS NULL OR purpose = ?)"
+            " ORDER BY id LIMIT ?",
+            (to_db(now), purpose, purpose, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_stories(rows)
+
+    async def get(self, batch_id: int) -> Batch | None:
+        async with self._db.execute(
+            "SELECT * FROM delivery_batches WHERE id = ?", (batch_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        batches = await self._with_stories(rows)
+        return batches[0] if batches else None
+
+    async def _with_stories(self, rows: Sequence[aiosqlite.Row]) -> list[Batch]:
+        batches = {
+            row["id"]: Batch(
+                id=row["id"],
+                purpose=row["purpose"],
+                target_kind=row["target_kind"],
+                target_id=row["target_id"],
+                status=row["status"],
+                attempts=row["attempts"],
+                part=row["part"],
+                parts=row["parts"],
+                story_ids=[],
+                last_error=row["last_error"],
+                message_id=row["message_id"],
+            )
+            for row in rows
+        }
+        ids = list(batches)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            async with self._db.execute(
+                "SELECT batch_id, story_id FROM deliveries"
+                f" WHERE batch_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY batch_id, position",
+                chunk,
+            ) as cur:
+                for batch_id, story_id in await cur.fetchall():
+                    batches[batch_id].story_ids.append(story_id)
+        return list(batches.values())
+
+    async def mark_sent(self, batch_id: int, *, message_id: int | None, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE delivery_batches SET status = 'sent', message_id = ?, sent_at = ?,"
+            " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+            (message_id, to_db(now), batch_id),
+        )
+
+    async def mark_retry(self, batch_id: int, *, error: str, next_try_at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE delivery_batches SET attempts = attempts + 1, last_error = ?,"
+            " next_try_at = ? WHERE id = ?",
+            (error[:500], to_db(next_try_at), batch_id),
+        )
+
+    async def mark_final(self, batch_id: int, *, status: str, error: str) -> None:
+        """Give up on a batch: 'failed' (kept retrying, never accepted) or 'refused'
+        (the target will not take messages, e.g. closed DMs). The stories stay in the
+        ledger so later rounds do not retry them forever; the record shows why."""
+        assert status in ("failed", "refused")
+        await self._db.execute(
+            "UPDATE delivery_batches SET status = ?, attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
+            (status, error[:500], batch_id),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        async with self._db.execute(
+            "SELECT status, count(*) FROM delivery_batches GROUP BY status"
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}
+
+    async def delivered_story_ids(self, purpose: str, target_kind: str, target_id: int) -> list[int]:
+        async with self._db.execute(
+            "SELECT d.story_id FROM deliveries d JOIN delivery_batches b ON b.id = d.batch_id"
+            " WHERE d.purpose = ? AND d.target_kind = ? AND d.target_id = ? AND b.status = 'sent'"
+            " ORDER BY d.story_id",
+            (purpose, target_kind, target_id),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
