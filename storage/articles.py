@@ -51,7 +51,7 @@ class ArticleRepository:
         found: set[str] = set()
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
-            sql = f"SELECT {column} FROM articles WHERE {column} IN ({_placeholders(len(chunk))})"  # noqa: S608 - column is whitelisted
+            sql = f"SELECT {column} FROM articles WHERE {column} IN ({_placeholders(len(chunk))})"
             async with self._db.execute(sql, chunk) as cur:
                 found.update(row[0] for row in await cur.fetchall())
         return found
@@ -135,12 +135,12 @@ class ArticleRepository:
             chunk = list(ids[start : start + 500])
             marks = _placeholders(len(chunk))
             async with self._db.execute(
-                f"SELECT * FROM articles WHERE id IN ({marks})", chunk  # noqa: S608
+                f"SELECT * FROM articles WHERE id IN ({marks})", chunk
             ) as cur:
                 for row in await cur.fetchall():
                     by_id[row["id"]] = _article(row)
             async with self._db.execute(
-                f"SELECT article_id, kind, value FROM article_tags"  # noqa: S608
+                f"SELECT article_id, kind, value FROM article_tags"
                 f" WHERE article_id IN ({marks})",
                 chunk,
             ) as cur:
@@ -162,7 +162,7 @@ class ArticleRepository:
             chunk = list(story_ids[start : start + 500])
             marks = _placeholders(len(chunk))
             async with self._db.execute(
-                f"SELECT * FROM stories WHERE id IN ({marks})", chunk  # noqa: S608
+                f"SELECT * FROM stories WHERE id IN ({marks})", chunk
             ) as cur:
                 for row in await cur.fetchall():
                     stories[row["id"]] = Story(
@@ -174,7 +174,7 @@ class ArticleRepository:
                         commentary=json.loads(row["commentary"]),
                     )
             async with self._db.execute(
-                f"SELECT id FROM articles WHERE story_id IN ({marks})"  # noqa: S608
+                f"SELECT id FROM articles WHERE story_id IN ({marks})"
                 " ORDER BY coalesce(published_at, fetched_at), id",
                 chunk,
             ) as cur:

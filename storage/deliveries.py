@@ -170,7 +170,9 @@ class DeliveryRepository:
         ) as cur:
             return {row[0]: row[1] for row in await cur.fetchall()}
 
-    async def delivered_story_ids(self, purpose: str, target_kind: str, target_id: int) -> list[int]:
+    async def delivered_story_ids(
+        self, purpose: str, target_kind: str, target_id: int
+    ) -> list[int]:
         async with self._db.execute(
             "SELECT d.story_id FROM deliveries d JOIN delivery_batches b ON b.id = d.batch_id"
             " WHERE d.purpose = ? AND d.target_kind = ? AND d.target_id = ? AND b.status = 'sent'"
