@@ -1,0 +1,83 @@
+"""Settings from the environment and an optional .env file, built once in main()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_FEEDS = Path(__file__).parent / "news" / "default_feeds.txt"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+    database: Path = Field(default=Path("data/secbrief.db"), alias="SECBRIEF_DATABASE")
+    feeds_file: Path | None = Field(default=None, alias="SECBRIEF_FEEDS")
+    allow_private_feeds: bool = Field(default=False, alias="SECBRIEF_ALLOW_PRIVATE_FEEDS")
+    dev_guild_id: int | None = Field(default=None, alias="SECBRIEF_DEV_GUILD_ID")
+    actors_file: Path | None = Field(default=None, alias="SECBRIEF_ACTORS_FILE")
+
+    llm_url: str | None = Field(default=None, alias="SECBRIEF_LLM_URL")
+    llm_model: str | None = Field(default=None, alias="SECBRIEF_LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(default=None, alias="SECBRIEF_LLM_API_KEY")
+    llm_timeout: float = Field(default=20.0, gt=0, alias="SECBRIEF_LLM_TIMEOUT")
+
+    poll_interval: int = Field(default=900, ge=30, alias="SECBRIEF_POLL_INTERVAL")
+    alert_interval: int = Field(default=60, ge=1, alias="SECBRIEF_ALERT_INTERVAL")
+    fetch_timeout: float = Field(default=30.0, gt=0, alias="SECBRIEF_FETCH_TIMEOUT")
+    max_feed_bytes: int = Field(default=5_000_000, ge=10_000, alias="SECBRIEF_MAX_FEED_BYTES")
+    max_redirects: int = Field(default=5, ge=0, le=20, alias="SECBRIEF_MAX_REDIRECTS")
+    per_host_limit: int = Field(default=2, ge=1, alias="SECBRIEF_PER_HOST_LIMIT")
+    fetch_concurrency: int = Field(default=16, ge=1, alias="SECBRIEF_FETCH_CONCURRENCY")
+    fetch_pages: bool = Field(default=True, alias="SECBRIEF_FETCH_PAGES")
+    feed_disable_after: int = Field(default=10, ge=1, alias="SECBRIEF_FEED_DISABLE_AFTER")
+    max_subscriptions: int = Field(default=50, ge=1, alias="SECBRIEF_MAX_SUBSCRIPTIONS")
+    max_guild_feeds: int = Field(default=50, ge=1, alias="SECBRIEF_MAX_GUILD_FEEDS")
+    send_rate: float = Field(default=45.0, gt=0, alias="SECBRIEF_SEND_RATE")
+
+    # Test hooks: point discord.py at a local fake Discord. Never set in production.
+    discord_api_base: str | None = Field(default=None, alias="SECBRIEF_DISCORD_API_BASE")
+    discord_gateway: str | None = Field(default=None, alias="SECBRIEF_DISCORD_GATEWAY")
+
+    log_level: str = Field(default="INFO", alias="SECBRIEF_LOG_LEVEL")
+
+    @field_validator("discord_token", "llm_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dev_guild_id", "feeds_file", "actors_file", "llm_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_url and self.llm_model)
+
+    def feed_urls(self) -> list[str]:
+        """The operator's feed list: SECBRIEF_FEEDS, or the bundled list."""
+        return read_feed_list(self.feeds_file or BUNDLED_FEEDS)
+
+
+def read_feed_list(path: Path) -> list[str]:
+    """One URL a line; blank lines and # comments ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read the feed list {path}: {exc.strerror}; "
+                         "check SECBRIEF_FEEDS") from exc
+    urls: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            continue
+        line = line.split(" #", 1)[0].strip()  # a trailing comment; "#" in a URL stays
+        if line and line not in urls:
+            urls.append(line)
+    return urls

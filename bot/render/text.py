@@ -1,0 +1,89 @@
+"""Plain-text rendering for the terminal shell and the CLI."""
+
+from __future__ import annotations
+
+from bot.render.common import MAX_POINTS, byline, day, listing, shorten
+from bot.services.actors import ActorLookup, ActorProfile
+from bot.services.briefings import Briefing, BriefingItem
+from storage.models import SearchHit
+
+
+def story_text(item: BriefingItem) -> str:
+    lines = [item.title]
+    if item.url:
+        lines.append(f"  {item.url}")
+    lines.append(byline(item))
+    lines += [f"• {shorten(point, 300)}" for point in item.key_points[:MAX_POINTS]]
+    if item.why_it_matters:
+        lines.append("Why it matters: " + " ".join(item.why_it_matters))
+    lines.append(f"Actors: {listing(item.actors)}   CVEs: {listing(item.cves)}")
+    return "\n".join(lines)
+
+
+def briefing_text(briefing: Briefing) -> str:
+    if not briefing.items:
+        return (
+            f"No new stories since {briefing.since:%Y-%m-%d %H:%M} UTC. "
+            "Run `secbrief ingest --once` or `secbrief import PATH` to add some."
+        )
+    header = f"Briefing — {len(briefing.items)} stories since {briefing.since:%Y-%m-%d %H:%M} UTC"
+    return "\n\n".join([header, *(story_text(item) for item in briefing.items)])
+
+
+def actor_text(lookup: ActorLookup) -> str:
+    if lookup.profile:
+        return profile_text(lookup.profile)
+    if lookup.candidates:
+        names = "\n".join(
+            f"  • {a.name} ({a.country or 'country unknown'})" for a in lookup.candidates
+        )
+        return f"“{lookup.query}” is a name used for several actors:\n{names}\nAsk for one by name."
+    lines = [f"No actor called “{lookup.query}” in the catalogue."]
+    if lookup.organisation:
+        org, linked = lookup.organisation
+        lines.append(f"{org} is an organisation" + (f" linked to {linked}." if linked else "."))
+    if lookup.mentions:
+        plural = "article" if lookup.mentions == 1 else "articles"
+        lines.append(f"The name appears in {lookup.mentions} stored {plural}: "
+                     f"try `/search {lookup.query}`.")
+    if lookup.suggestions:
+        lines.append("Closest catalogue names: " + ", ".join(lookup.suggestions))
+    return "\n".join(lines)
+
+
+def profile_text(profile: ActorProfile) -> str:
+    actor = profile.actor
+    lines = [f"{actor.name}" + (f" ({actor.country})" if actor.country else "")]
+    for scheme, names in actor.schemes.items():
+        if names:
+            lines.append(f"  {scheme}: {', '.join(names)}")
+    if actor.description:
+        lines.append(shorten(actor.description, 700))
+    if actor.refs:
+        lines.append(f"Reference: {actor.refs[0]}")
+    if profile.total:
+        lines.append(
+            f"In the store: {profile.total} stories, first seen {day(profile.first_seen)}, "
+            f"last seen {day(profile.last_seen)}"
+        )
+        lines += [f"  • {a.title} — {a.source}, {day(a.published_at)}"
+                  + (f" <{a.url}>" if a.url else "") for a in profile.articles]
+        counts = " ".join(str(n) for _, n in profile.weekly)
+        lines.append(f"Weekly mentions (last {len(profile.weekly)} weeks): {counts}")
+    else:
+        lines.append("In the store: no stories yet.")
+    return "\n".join(lines)
+
+
+def search_text(query: str, hits: list[SearchHit]) -> str:
+    if not hits:
+        return f"Nothing in the store matches “{query}”."
+    lines = [f"{len(hits)} results for “{query}”:"]
+    for hit in hits:
+        a = hit.article
+        lines.append(f"• {a.title} — {a.source}, {day(a.published_at)}")
+        if a.url:
+            lines.append(f"  {a.url}")
+        if hit.snippet:
+            lines.append(f"  {shorten(hit.snippet, 200)}")
+    return "\n".join(lines)

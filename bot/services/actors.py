@@ -1,0 +1,104 @@
+"""Per-actor lookups: who the actor is and what the store says about it lately."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.intel.aliases import suggest
+from bot.services.errors import UserError
+from storage.actors import Actor
+from storage.models import ArticleRef
+from storage.store import Store
+
+WEEKS = 12
+MAX_NAME = 100
+
+
+@dataclass(slots=True)
+class ActorProfile:
+    actor: Actor
+    total: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    articles: list[ArticleRef]
+    weekly: list[tuple[date, int]]  # (Monday of the week, articles), oldest first
+
+
+@dataclass(slots=True)
+class ActorLookup:
+    query: str
+    profile: ActorProfile | None = None
+    candidates: list[Actor] = field(default_factory=list)  # when the name is ambiguous
+    suggestions: list[str] = field(default_factory=list)  # when the name is unknown
+    mentions: int = 0  # stored articles containing the unknown name
+    organisation: tuple[str, str | None] | None = None  # (org name, linked actor)
+
+    @property
+    def status(self) -> str:
+        if self.profile:
+            return "found"
+        return "ambiguous" if self.candidates else "unknown"
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+class ActorService:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def lookup(self, name: str, *, limit: int = 5) -> ActorLookup:
+        name = " ".join(name.split())
+        if not name:
+            raise UserError("Give an actor name, e.g. `/actor Flax Typhoon`.")
+        if len(name) > MAX_NAME:
+            raise UserError(f"That name is too long (over {MAX_NAME} characters).")
+        result = ActorLookup(query=name)
+        matches = await self._store.actors.resolve(name)
+        if len(matches) == 1:
+            result.profile = await self.profile(matches[0], limit=limit)
+            return result
+        if len(matches) > 1:
+            result.candidates = matches
+            return result
+        org = await self._store.actors.find_organisation(name)
+        if org is not None:
+            org_name, linked = org
+            result.organisation = (org_name, linked.name if linked else None)
+        result.suggestions = suggest(name, await self._store.actors.all_alias_names())
+        result.mentions = await self._store.articles.count_matching(name)
+        return result
+
+    async def profile(self, actor: Actor, *, limit: int = 5) -> ActorProfile:
+        articles = self._store.articles
+        total, first, last = await articles.tag_stats("actor", actor.name)
+        recent = await articles.tagged("actor", actor.name, limit=limit)
+        return ActorProfile(
+            actor=actor,
+            total=total,
+            first_seen=first,
+            last_seen=last,
+            articles=recent,
+            weekly=await self.weekly(actor.name),
+        )
+
+    async def weekly(self, actor_name: str, *, weeks: int = WEEKS) -> list[tuple[date, int]]:
+        this_week = week_start(self._clock().date())
+        starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+        counts = dict.fromkeys(starts, 0)
+        since = datetime.combine(starts[0], datetime.min.time(), tzinfo=self._clock().tzinfo)
+        for when in await self._store.articles.tag_dates("actor", actor_name, since=since):
+            start = week_start(when.date())
+            if start in counts:
+                counts[start] += 1
+        return list(counts.items())
+
+    async def older_articles(self, actor_name: str, *, offset: int, limit: int = 5):
+        return await self._store.articles.tagged("actor", actor_name, limit=limit, offset=offset)
+
+    async def autocomplete(self, prefix: str) -> list[tuple[str, str]]:
+        return await self._store.actors.autocomplete(prefix[:MAX_NAME], limit=25)

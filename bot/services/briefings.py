@@ -1,0 +1,106 @@
+"""Briefings: the stories since a moment, grouped, ranked and ready to render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from bot.intel.commentary import StoryFacts, grounded_commentary
+from storage.models import Story
+from storage.store import Store
+
+MAX_STORIES = 1000
+
+
+@dataclass(slots=True)
+class BriefingItem:
+    story_id: int
+    title: str
+    url: str | None
+    sources: list[str]
+    published_at: datetime | None
+    key_points: list[str]
+    why_it_matters: list[str]  # grounded (or LLM) commentary on the story
+    analysis: list[str]  # the source's own analysis, when the article carried one
+    actors: list[str]
+    cves: list[str]
+    vendors: list[str]
+    links: list[dict[str, str]] = field(default_factory=list)  # every source's link
+    importance: float = 0.0
+
+    @property
+    def commentary(self) -> list[str]:
+        return self.why_it_matters + self.analysis
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        data["commentary"] = self.commentary
+        return data
+
+
+@dataclass(slots=True)
+class Briefing:
+    generated_at: datetime
+    since: datetime
+    items: list[BriefingItem]
+
+    def as_dict(self) -> dict:
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "since": self.since.isoformat(),
+            "count": len(self.items),
+            "items": [item.as_dict() for item in self.items],
+        }
+
+
+def importance(story: Story) -> float:
+    """Named actors, CVEs and independent sources make a story matter more."""
+    return (
+        3.0 * min(len(story.actors), 3)
+        + 2.0 * min(len(story.cves), 3)
+        + 2.0 * (len(story.sources) - 1)
+        + 0.5 * min(len(story.vendors), 2)
+    )
+
+
+def item_for(story: Story) -> BriefingItem:
+    lead = max(story.articles, key=lambda a: (len(a.key_points) > 0, len(a.text)))
+    links = [{"source": a.source, "url": a.url} for a in story.articles if a.url]
+    why = story.commentary or grounded_commentary(
+        StoryFacts(title=story.title, sources=story.sources, vendors=story.vendors)
+    )
+    return BriefingItem(
+        story_id=story.id,
+        title=story.title,
+        url=lead.url or next((a.url for a in story.articles if a.url), None),
+        sources=story.sources,
+        published_at=story.published_at,
+        key_points=list(lead.key_points),
+        why_it_matters=list(why),
+        analysis=list(lead.commentary),
+        actors=story.actors,
+        cves=story.cves,
+        vendors=story.vendors,
+        links=links,
+        importance=importance(story),
+    )
+
+
+class BriefingService:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def items(self, story_ids: Sequence[int]) -> list[BriefingItem]:
+        """Items for these stories, in the order given."""
+        return [item_for(s) for s in await self._store.articles.get_stories(story_ids)]
+
+    async def build(self, since: datetime, *, limit: int = MAX_STORIES) -> Briefing:
+        """Every story first stored since ``since``, most important first."""
+        story_ids = await self._store.articles.story_ids_since(since, limit=limit)
+        items = await self.items(story_ids)
+        oldest = datetime.min.replace(tzinfo=since.tzinfo)
+        items.sort(key=lambda i: (i.importance, i.published_at or oldest), reverse=True)
+        return Briefing(generated_at=self._clock(), since=since, items=items)

@@ -1,0 +1,134 @@
+"""Subscriptions: follow actors, CVEs, vendors, keywords or sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.intel.aliases import suggest
+from bot.intel.cves import find_cves
+from bot.intel.vendors import canonical_vendor
+from bot.services.caller import Caller
+from bot.services.errors import UserError
+from storage.models import Subscription
+from storage.store import Store
+
+KINDS = ("actor", "cve", "vendor", "keyword", "source")
+MAX_VALUE = 100
+
+
+@dataclass(slots=True)
+class Subscribed:
+    subscription: Subscription
+    created: bool
+    resolved_from: str | None = None  # the alias the user typed, when it differs
+
+
+class SubscriptionService:
+    def __init__(
+        self, store: Store, *, clock: Callable[[], datetime], max_per_user: int = 50
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._max = max_per_user
+
+    async def normalise(self, kind: str, value: str) -> tuple[str, str]:
+        """(stored value, display name) for user input, or a UserError saying why not."""
+        kind = kind.strip().lower()
+        if kind not in KINDS:
+            raise UserError(f"Unknown kind “{kind[:30]}”: use one of {', '.join(KINDS)}.")
+        value = " ".join(value.split())
+        if not value:
+            raise UserError(f"Give a {kind} to follow.")
+        if len(value) > MAX_VALUE:
+            raise UserError(f"That {kind} is too long (over {MAX_VALUE} characters).")
+        if kind == "actor":
+            matches = await self._store.actors.resolve(value)
+            if not matches:
+                close = suggest(value, await self._store.actors.all_alias_names())
+                hint = f" Closest names: {', '.join(close)}." if close else ""
+                raise UserError(f"No actor called “{value}” in the catalogue.{hint}")
+            if len(matches) > 1:
+                names = ", ".join(a.name for a in matches[:5])
+                raise UserError(f"“{value}” names several actors ({names}): pick one.")
+            return matches[0].name, matches[0].name
+        if kind == "cve":
+            found = find_cves(value)
+            if len(found) != 1 or len(value) > len(found[0]) + 2:
+                raise UserError(f"“{value}” is not a CVE ID; write it like CVE-2024-3400.")
+            return found[0], found[0]
+        if kind == "vendor":
+            vendor = canonical_vendor(value)
+            if vendor is None:
+                raise UserError(
+                    f"“{value}” is not a vendor secbrief recognises; "
+                    "follow it as a keyword instead (`kind: keyword`)."
+                )
+            return vendor, vendor
+        if not any(ch.isalnum() for ch in value) or len(value) < 3:
+            raise UserError(f"A {kind} needs at least 3 characters, with letters or digits.")
+        return value.lower(), value
+
+    async def subscribe(
+        self, caller: Caller, kind: str, value: str, *, channel_id: int | None = None
+    ) -> Subscribed:
+        stored, display = await self.normalise(kind, value)
+        kind = kind.strip().lower()
+        if channel_id is not None:
+            guild_id = caller.require_manage("Sending alerts to a channel")
+            target_kind, target_id = "channel", channel_id
+        else:
+            guild_id = caller.guild_id or 0
+            target_kind, target_id = "user", caller.user_id
+        if await self._store.subscriptions.count_for_owner(caller.user_id) >= self._max:
+            raise UserError(
+                f"You already have {self._max} subscriptions, the most allowed; "
+                "remove one with `/unsubscribe` first."
+            )
+        subscription, created = await self._store.subscriptions.add(
+            guild_id=guild_id,
+            owner_id=caller.user_id,
+            target_kind=target_kind,
+            target_id=target_id,
+            kind=kind,
+            value=stored,
+            display=display,
+            now=self._clock(),
+        )
+        typed = " ".join(value.split())
+        alias = typed if typed.lower() != display.lower() else None
+        return Subscribed(subscription, created, alias)
+
+    async def unsubscribe(self, caller: Caller, kind: str, value: str) -> int:
+        kind = kind.strip().lower()
+        if kind not in KINDS:
+            raise UserError(f"Unknown kind “{kind[:30]}”: use one of {', '.join(KINDS)}.")
+        own = await self._store.subscriptions.for_owner(caller.user_id, guild_id=caller.guild_id)
+        wanted = " ".join(value.split()).lower()
+        values = {s.value for s in own if s.kind == kind
+                  and wanted in (s.value.lower(), s.display.lower())}
+        if not values and kind == "actor" and wanted:
+            matches = await self._store.actors.resolve(value)
+            values = {s.value for s in own if s.kind == kind and s.value in
+                      {a.name for a in matches}}
+        if not values:
+            raise UserError(f"You do not follow {kind} “{value[:MAX_VALUE]}”; "
+                            "see `/subscriptions` for what you follow.")
+        removed = 0
+        for stored in values:
+            removed += await self._store.subscriptions.remove(
+                owner_id=caller.user_id, kind=kind, value=stored, guild_id=caller.guild_id
+            )
+        return removed
+
+    async def list(self, caller: Caller) -> list[Subscription]:
+        return await self._store.subscriptions.for_owner(caller.user_id, guild_id=caller.guild_id)
+
+    async def autocomplete_own(self, caller: Caller, current: str) -> list[tuple[str, str]]:
+        current = current.lower()
+        return [
+            (f"{s.kind}: {s.display}", s.display)
+            for s in await self.list(caller)
+            if current in s.display.lower()
+        ][:25]

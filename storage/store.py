@@ -1,0 +1,46 @@
+"""The store: one connection and every repository over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from storage.actors import ActorRepository
+from storage.articles import ArticleRepository
+from storage.db import open_db
+from storage.deliveries import DeliveryRepository
+from storage.feeds import FeedRepository
+from storage.meta import MetaRepository
+from storage.schedules import ScheduleRepository
+from storage.subscriptions import SubscriptionRepository
+
+
+@dataclass
+class Store:
+    db: aiosqlite.Connection
+    articles: ArticleRepository
+    actors: ActorRepository
+    feeds: FeedRepository
+    subscriptions: SubscriptionRepository
+    schedules: ScheduleRepository
+    deliveries: DeliveryRepository
+    meta: MetaRepository
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        db = await open_db(path)
+        return cls(
+            db=db,
+            articles=ArticleRepository(db),
+            actors=ActorRepository(db),
+            feeds=FeedRepository(db),
+            subscriptions=SubscriptionRepository(db),
+            schedules=ScheduleRepository(db),
+            deliveries=DeliveryRepository(db),
+            meta=MetaRepository(db),
+        )
+
+    async def close(self) -> None:
+        await self.db.close()
