@@ -10,7 +10,14 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Transaction
-from storage.models import Article, ArticleRef, NewArticle, SearchHit, Story
+from storage.models import (
+    Article,
+    ArticleRef,
+    ClusterCandidate,
+    NewArticle,
+    SearchHit,
+    Story,
+)
 from storage.timeutil import from_db, to_db
 
 _TAG_KINDS = ("actor", "cve", "vendor", "org")
@@ -192,27 +199,49 @@ class ArticleRepository:
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
-    async def recent_for_clustering(
-        self, *, since: datetime, actors: Sequence[str], cves: Sequence[str], limit: int = 400
-    ) -> list[Article]:
-        """Candidates an incoming article could join: recent articles sharing an actor or
-        CVE, plus the newest articles overall (for near-duplicate text)."""
+    async def cluster_candidates(
+        self, *, since: datetime, actors: Sequence[str], cves: Sequence[str], recent: int = 200
+    ) -> list[ClusterCandidate]:
+        """What an incoming article could join: articles since ``since`` sharing an actor
+        or CVE, plus the newest ``recent`` articles (for near-duplicate text). Light rows:
+        no text is loaded."""
         ids: list[int] = []
         tags = [("actor", a) for a in actors] + [("cve", c) for c in cves]
         for kind, value in tags[:20]:
             async with self._db.execute(
                 "SELECT t.article_id FROM article_tags t JOIN articles a ON a.id = t.article_id"
                 " WHERE t.kind = ? AND t.value = ? AND coalesce(a.published_at, a.fetched_at) >= ?"
-                " ORDER BY t.article_id DESC LIMIT ?",
-                (kind, value, to_db(since), limit // 4),
+                " ORDER BY t.article_id DESC LIMIT 100",
+                (kind, value, to_db(since)),
             ) as cur:
                 ids.extend(row[0] for row in await cur.fetchall())
         async with self._db.execute(
-            "SELECT id FROM articles WHERE fetched_at >= ? ORDER BY id DESC LIMIT ?",
-            (to_db(since), limit),
+            "SELECT id FROM articles ORDER BY id DESC LIMIT ?", (recent,)
         ) as cur:
             ids.extend(row[0] for row in await cur.fetchall())
-        return await self.get_many(list(dict.fromkeys(ids)))
+        ids = list(dict.fromkeys(ids))
+        found: dict[int, ClusterCandidate] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = _placeholders(len(chunk))
+            async with self._db.execute(
+                "SELECT id, story_id, title, simhash, published_at FROM articles"
+                f" WHERE id IN ({marks})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    found[row[0]] = ClusterCandidate(
+                        row[0], row[1], row[2], row[3], from_db(row[4]), set(), set()
+                    )
+            async with self._db.execute(
+                "SELECT article_id, kind, value FROM article_tags"
+                f" WHERE article_id IN ({marks}) AND kind IN ('actor', 'cve')",
+                chunk,
+            ) as cur:
+                for article_id, kind, value in await cur.fetchall():
+                    target = found[article_id].actors if kind == "actor" else found[article_id].cves
+                    target.add(value)
+        return list(found.values())
 
     async def find_by_content_hash(self, content_hash: str) -> int | None:
         """The story of an article with exactly this normalised text, if any."""

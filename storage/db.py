@@ -6,6 +6,7 @@ Migrations are ``storage/migrations/NNN_name.sql``; every file whose number is a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
@@ -51,6 +52,7 @@ async def open_db(path: str | Path) -> aiosqlite.Connection:
     except BaseException:
         await db.close()
         raise
+    _locks.pop(id(db), None)  # a new connection may reuse a closed one's id
     return db
 
 
@@ -100,18 +102,33 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
+_locks: dict[int, asyncio.Lock] = {}
+
+
+def write_lock(db: aiosqlite.Connection) -> asyncio.Lock:
+    """One lock per connection: tasks sharing the connection take turns at transactions
+    instead of running statements inside each other's."""
+    return _locks.setdefault(id(db), asyncio.Lock())
+
+
 class Transaction:
     """``async with Transaction(db):`` — BEGIN IMMEDIATE … COMMIT, ROLLBACK on error."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self._lock = write_lock(db)
 
     async def __aenter__(self) -> aiosqlite.Connection:
-        await self._db.execute("BEGIN IMMEDIATE")
+        await self._lock.acquire()
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
         return self._db
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            await self._db.execute("COMMIT")
-        else:
-            await self._db.execute("ROLLBACK")
+        try:
+            await self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._lock.release()

@@ -111,6 +111,19 @@ def _union(lists) -> list[str]:
 
 
 @dataclass(slots=True)
+class ClusterCandidate:
+    """The little of an article that story clustering compares."""
+
+    id: int
+    story_id: int
+    title: str
+    simhash: int
+    published_at: datetime | None
+    actors: set[str]
+    cves: set[str]
+
+
+@dataclass(slots=True)
 class SearchHit:
     article: ArticleRef
     snippet: str

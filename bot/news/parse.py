@@ -1,0 +1,345 @@
+"""Parse RSS / Atom / RDF bytes into plain entries, recovering what real feeds break.
+
+Synchronous and CPU-bound: callers run it off the event loop. feedparser only ever
+sees an in-memory stream (never a string, which it would treat as a URL or a file
+name), and its SAX parser has external entities disabled, so parsing cannot fetch or
+read anything.
+
+Before feedparser runs, a few repairs make the strict XML parser succeed where it
+otherwise falls back to the lossy loose parser: leading junk before `<?xml`, a BOM
+with invalid bytes, an unknown or missing encoding (guessed with charset_normalizer),
+and undeclared namespace prefixes (declared on the root element). Every repair is
+reported through `ParsedFeed.ill_formed` / `problem`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import html
+import io
+import re
+import time
+import xml.sax
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import charset_normalizer
+import feedparser
+from feedparser.exceptions import NonXMLContentType
+
+from bot.news.clean import plain_text
+
+__all__ = ["FeedEntry", "FeedParseError", "ParsedFeed", "parse_feed"]
+
+
+@dataclass
+class FeedEntry:
+    guid: str | None
+    url: str | None  # absolute http(s) URL or None
+    title: str  # plain text
+    published_at: datetime | None  # aware, UTC
+    summary_html: str  # sanitized HTML
+    content_html: str  # sanitized HTML ("" when the feed has no full content)
+    author: str | None
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    entries: list[FeedEntry]
+    ill_formed: bool
+    problem: str | None  # short reason when ill_formed
+
+
+class FeedParseError(ValueError):
+    """Nothing usable in the body. `kind`: empty | html | not_feed | no_entries."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# Well-known prefixes feeds use without declaring them.
+_KNOWN_NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "media": "http://search.yahoo.com/mrss/",
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "slash": "http://purl.org/rss/1.0/modules/slash/",
+    "wfw": "http://wellformedweb.org/CommentAPI/",
+    "sy": "http://purl.org/rss/1.0/modules/syndication/",
+    "feedburner": "http://rssnamespace.org/feedburner/ext/1.0",
+    "georss": "http://www.georss.org/georss",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xhtml": "http://www.w3.org/1999/xhtml",
+}
+_XML_DECL_RE = re.compile(rb"<\?xml\b[^>]*\?>")
+_DECL_ENCODING_RE = re.compile(rb"""\bencoding\s*=\s*["']([A-Za-z0-9._:-]*)["']""")
+_ROOT_RE = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_PREFIX_USE_RE = re.compile(rb"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[\w.-]+\s*=")
+_PREFIX_DECL_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_HTML_SNIFF_RE = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
+_FEED_SNIFF_RE = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|channel)[\s>]")
+_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _set_declared_utf8(data: bytes) -> bytes:
+    """Make the XML declaration (if any) say UTF-8 — the bytes have been transcoded."""
+    m = _XML_DECL_RE.match(data)
+    if not m:
+        return data
+    decl = m.group(0)
+    if _DECL_ENCODING_RE.search(decl):
+        decl = _DECL_ENCODING_RE.sub(b'encoding="utf-8"', decl, count=1)
+    return decl + data[m.end() :]
+
+
+@dataclass
+class _Prepared:
+    data: bytes
+    content_type: str | None
+    notes: list[str]
+
+
+def _prepare(body: bytes, content_type: str | None) -> _Prepared:
+    notes: list[str] = []
+    data = body
+    header_charset = None
+    if content_type:
+        m = _CHARSET_RE.search(content_type)
+        header_charset = m.group(1) if m else None
+
+    # 1. A BOM decides the encoding; invalid bytes after it are replaced, not fatal.
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            text = data[len(bom) :]
+            try:
+                decoded = text.decode(enc)
+            except UnicodeDecodeError:
+                decoded = text.decode(enc, "replace")
+                notes.append(f"invalid {enc.upper()} bytes replaced")
+            data = decoded.encode("utf-8")
+            header_charset = "utf-8"
+            content_type = _with_charset(content_type, "utf-8")
+            data = _set_declared_utf8(data.lstrip())
+            break
+
+    # 2. Junk before the XML declaration (whitespace, comments) makes strict parsers
+    #    refuse the document: move the declaration to the front.
+    stripped = data.lstrip()
+    if stripped is not data and len(stripped) != len(data):
+        if stripped.startswith(b"<?xml"):
+            notes.append("whitespace before the XML declaration")
+        data = stripped
+    head = data[:4096]
+    m = _XML_DECL_RE.search(head)
+    if m and m.start() > 0:
+        notes.append("XML declaration not at the start")
+        data = m.group(0) + data[: m.start()] + data[m.end() :]
+
+    # 3. Encoding: keep what is declared when it decodes the bytes; otherwise guess.
+    if header_charset is None or _codec(header_charset) is None:
+        m = _XML_DECL_RE.match(data)
+        decl = _DECL_ENCODING_RE.search(m.group(0)) if m else None
+        declared = decl.group(1).decode("ascii", "replace") if decl else None
+        if header_charset and _codec(header_charset) is None:
+            declared = declared or header_charset
+        enc = _codec(declared)
+        if declared and enc is None:
+            notes.append(f"unknown encoding {declared!r} declared")
+        if enc is None or not _decodes(data, enc):
+            if _decodes(data, "utf-8"):
+                guessed = "utf-8"
+            else:
+                best = charset_normalizer.from_bytes(data[:200_000]).best()
+                guessed = best.encoding if best else "windows-1252"
+                if declared and enc is not None:
+                    notes.append(f"bytes do not match declared encoding {declared!r}")
+                elif not declared:
+                    notes.append("no encoding declared")
+            if guessed != "utf-8" or declared:
+                if guessed != "utf-8":
+                    notes.append(f"decoded as {guessed}")
+                data = _set_declared_utf8(data.decode(guessed, "replace").encode("utf-8"))
+                content_type = _with_charset(content_type, "utf-8")
+
+    # 4. Undeclared namespace prefixes (atom:, dc:, itunes:…) stop the strict parser.
+    data, added = _declare_missing_prefixes(data)
+    if added:
+        notes.append("undeclared namespace prefix " + ", ".join(sorted(added)))
+    return _Prepared(data, content_type, notes)
+
+
+def _with_charset(content_type: str | None, charset: str) -> str:
+    base = (content_type or "application/xml").split(";", 1)[0].strip() or "application/xml"
+    return f"{base}; charset={charset}"
+
+
+def _declare_missing_prefixes(data: bytes) -> tuple[bytes, set[str]]:
+    used = set()
+    for m in _PREFIX_USE_RE.finditer(data):
+        used.add((m.group(1) or m.group(2)).decode("ascii", "replace"))
+    used -= {"xml", "xmlns"}
+    if not used:
+        return data, set()
+    declared = {m.group(1).decode("ascii", "replace") for m in _PREFIX_DECL_RE.finditer(data)}
+    missing = used - declared
+    if not missing:
+        return data, set()
+    # The root element: first tag that is not a declaration, comment or PI.
+    root = None
+    for m in _ROOT_RE.finditer(data):
+        root = m
+        break
+    if root is None:
+        return data, set()
+    decls = b"".join(
+        f' xmlns:{p}="{_KNOWN_NS.get(p, "urn:x-undeclared:" + p)}"'.encode() for p in sorted(missing)
+    )
+    return data[: root.end()] + decls + data[root.end() :], missing
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"ill-formed XML: {exc.getMessage()} (line {exc.getLineNumber()})"
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _to_utc(st: time.struct_time | None) -> datetime | None:
+    if not st:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(st), UTC)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+def _safe_url(value: str | None, base_url: str) -> str | None:
+    if not value:
+        return None
+    url = urljoin(base_url, value.strip())
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def _as_html(detail: dict | None, value: str) -> str:
+    """feedparser values are sanitized HTML unless the feed declared plain text."""
+    kind = (detail or {}).get("type") or "text/html"
+    if kind == "text/plain":
+        return html.escape(value, quote=False)
+    return value
+
+
+def _entry(e: feedparser.FeedParserDict, base_url: str) -> FeedEntry:
+    guid = (e.get("id") or "").strip() or None
+    url = _safe_url(e.get("link"), base_url)
+    if url is None and guid and e.get("guidislink"):
+        url = _safe_url(guid, base_url)
+    published = (
+        _to_utc(e.get("published_parsed"))
+        or _to_utc(e.get("updated_parsed"))
+        or _to_utc(e.get("created_parsed"))
+    )
+    summary = _as_html(e.get("summary_detail"), e.get("summary") or "")
+    contents = [
+        _as_html(c, c.get("value") or "") for c in (e.get("content") or []) if c.get("value")
+    ]
+    author = plain_text(e.get("author")) or None
+    return FeedEntry(
+        guid=guid,
+        url=url,
+        title=plain_text(e.get("title")),
+        published_at=published,
+        summary_html=summary,
+        content_html="\n".join(contents),
+        author=author,
+    )
+
+
+def _no_entries(body: bytes, version: str, problem: str | None) -> FeedParseError:
+    head = body[:4096]
+    if _HTML_SNIFF_RE.search(head) and not _FEED_SNIFF_RE.search(head):
+        return FeedParseError("not a feed: HTML page", kind="html")
+    if version or _FEED_SNIFF_RE.search(head):
+        reason = "no entries" + (f" ({problem})" if problem else "")
+        return FeedParseError(reason, kind="no_entries")
+    return FeedParseError("not a feed: unrecognised content", kind="not_feed")
+
+
+def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes. Relative links resolve against xml:base, then `base_url`.
+
+    Raises FeedParseError when there is nothing to use: an empty body, an HTML page,
+    something that is not a feed, or a feed without a single usable entry.
+    """
+    if not body or not body.strip():
+        raise FeedParseError("empty body", kind="empty")
+    prep = _prepare(body, content_type)
+    headers = {"content-location": base_url}
+    if prep.content_type:
+        headers["content-type"] = prep.content_type
+    parsed = feedparser.parse(
+        io.BytesIO(prep.data),  # a stream: feedparser must not treat it as a URL or path
+        response_headers=headers,
+        resolve_relative_uris=True,
+        sanitize_html=True,
+    )
+    problems = list(prep.notes)
+    exc = parsed.get("bozo_exception")
+    if parsed.get("bozo") and exc is not None and not isinstance(exc, NonXMLContentType):
+        problems.append(_describe(exc))
+    problem = "; ".join(dict.fromkeys(problems)) or None
+
+    entries: list[FeedEntry] = []
+    seen: set[tuple[str, str]] = set()
+    for raw in parsed.entries:
+        entry = _entry(raw, base_url)
+        if not (entry.guid or entry.url or entry.title):
+            continue
+        key = ("guid", entry.guid) if entry.guid else ("url", entry.url or entry.title)
+        if key in seen:  # duplicate within one feed: the first one wins
+            continue
+        seen.add(key)
+        entries.append(entry)
+    if not entries:
+        raise _no_entries(prep.data, parsed.get("version") or "", problem)
+    return ParsedFeed(
+        title=plain_text(parsed.feed.get("title")) or None,
+        entries=entries,
+        ill_formed=problem is not None,
+        problem=problem,
+    )

@@ -1,0 +1,320 @@
+"""Ingestion: poll feeds (or import files) into the store.
+
+fetch → parse → new entries → fetch pages → analyse (extract, clean, tag, key points,
+fingerprint; in worker processes) → cluster → store → commentary. Each feed fails on
+its own: its error is recorded and the other feeds of the run still land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.intel.fingerprint import content_hash
+from bot.news.analyse import RawArticle, analyse
+from bot.news.canonical import canonical_url
+from bot.news.fetch import Fetcher, FetchError, backoff_delay
+from bot.news.importer import ImportFormatError, parse_article_file
+from bot.news.parse import FeedEntry, FeedParseError, ParsedFeed, parse_feed
+from bot.news.ssrf import UnsafeURLError
+from bot.services.clustering import find_story
+from bot.services.commentary import CommentaryService
+from bot.services.errors import UserError
+from bot.services.feeds import validate_feed_url
+from storage.models import Feed, NewArticle
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    url: str
+    status: str  # ok | not_modified | error | disabled
+    added: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    error: str | None = None
+    ill_formed: str | None = None
+
+
+@dataclass(slots=True)
+class IngestReport:
+    added: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    added_ids: list[int] = field(default_factory=list)
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["elapsed"] = round(self.elapsed, 3)
+        return data
+
+
+def source_name(parsed_title: str | None, url: str) -> str:
+    if parsed_title and parsed_title.strip():
+        return parsed_title.strip()[:80]
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+class IngestService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        fetcher: Fetcher,
+        commentary: CommentaryService,
+        clock: Callable[[], datetime],
+        executor: Executor | None = None,
+        poll_interval: float = 900.0,
+        disable_after: int = 10,
+        fetch_pages: bool = True,
+        tagger=None,
+    ) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._commentary = commentary
+        self._clock = clock
+        self._executor = executor  # None: run CPU work in a thread
+        self._poll_interval = poll_interval
+        self._disable_after = disable_after
+        self._fetch_pages = fetch_pages
+        self._tagger = tagger  # used in-thread when there is no process pool
+
+    async def _cpu(self, fn, *args):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def _analyse(self, raw: RawArticle) -> NewArticle:
+        if self._executor is None:
+            return await asyncio.to_thread(analyse, raw, self._tagger)
+        return await self._cpu(analyse, raw)
+
+    # -- feeds -----------------------------------------------------------------
+
+    async def poll(
+        self,
+        urls: Sequence[str] | None = None,
+        *,
+        operator_urls: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Poll ``urls`` now (whatever their schedule), or else every due feed: the
+        operator's list plus guild feeds."""
+        started = time.perf_counter()
+        now = self._clock()
+        report = IngestReport()
+        if urls:
+            feeds = []
+            for url in urls:
+                try:
+                    feed, _ = await self._store.feeds.ensure(validate_feed_url(url), now=now)
+                    feeds.append(feed)
+                except UserError as exc:
+                    report.feeds.append(FeedOutcome(url=url, status="error", error=str(exc)))
+        else:
+            for url in operator_urls:
+                await self._store.feeds.ensure(url, now=now)
+            feeds = await self._store.feeds.due(now, operator_urls=list(operator_urls))
+        done = 0
+
+        async def one(feed: Feed) -> FeedOutcome:
+            nonlocal done
+            outcome = await self._poll_feed(feed, report)
+            done += 1
+            if progress:
+                progress(done, len(feeds))
+            return outcome
+
+        report.feeds.extend(await asyncio.gather(*(one(f) for f in feeds)))
+        for outcome in report.feeds:
+            report.added += outcome.added
+            report.duplicates += outcome.duplicates
+            report.failed += outcome.failed + (outcome.status == "error")
+            if outcome.error:
+                report.errors.append({"url": outcome.url, "error": outcome.error})
+        report.added_ids.sort()
+        report.elapsed = time.perf_counter() - started
+        return report
+
+    async def _poll_feed(self, feed: Feed, report: IngestReport) -> FeedOutcome:
+        outcome = FeedOutcome(url=feed.url, status="ok")
+        try:
+            result = await self._fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+            if result.not_modified:
+                outcome.status = "not_modified"
+                await self._success(feed, result.etag or feed.etag,
+                                    result.last_modified or feed.last_modified, None, None)
+                return outcome
+            parsed: ParsedFeed = await self._cpu(
+                _parse, result.body or b"", result.url, result.content_type
+            )
+        except (FetchError, FeedParseError, UnsafeURLError, OSError) as exc:
+            return await self._failure(feed, outcome, exc)
+        except Exception as exc:  # one feed never stops the run
+            log.exception("unexpected error polling %s", feed.url)
+            return await self._failure(feed, outcome, exc)
+        outcome.ill_formed = parsed.problem if parsed.ill_formed else None
+        source = source_name(parsed.title, feed.url)
+        entries = await self._new_entries(parsed.entries, outcome)
+        results = await asyncio.gather(
+            *(self._ingest_entry(entry, feed, source) for entry in entries)
+        )
+        for article_id in results:
+            if article_id is None:
+                outcome.duplicates += 1
+            elif article_id < 0:
+                outcome.failed += 1
+            else:
+                outcome.added += 1
+                report.added_ids.append(article_id)
+        warning = f"ill-formed feed: {outcome.ill_formed}" if outcome.ill_formed else None
+        await self._success(feed, result.etag, result.last_modified, parsed.title, warning)
+        return outcome
+
+    async def _new_entries(self, entries: list[FeedEntry], outcome: FeedOutcome) -> list[FeedEntry]:
+        """Drop entries already stored (by canonical URL or GUID) or repeated in the feed."""
+        for entry in entries:
+            if entry.url:
+                try:
+                    entry.url = canonical_url(entry.url)
+                except ValueError:
+                    entry.url = None
+        urls, guids = await self._store.articles.existing_keys(
+            urls=[e.url for e in entries if e.url], guids=[e.guid for e in entries if e.guid]
+        )
+        fresh: list[FeedEntry] = []
+        seen: set[str] = set()
+        for entry in entries:
+            keys = {k for k in (entry.url, entry.guid and "g:" + entry.guid) if k}
+            if entry.url in urls or entry.guid in guids or keys & seen:
+                outcome.duplicates += 1
+                continue
+            seen |= keys
+            fresh.append(entry)
+        return fresh
+
+    async def _ingest_entry(self, entry: FeedEntry, feed: Feed, source: str) -> int | None:
+        """Returns the new article id, None for a duplicate, -1 for a failure."""
+        page: bytes | None = None
+        if self._fetch_pages and entry.url:
+            try:
+                fetched = await self._fetcher.fetch(entry.url, accept=PAGE_ACCEPT)
+                page = fetched.body
+            except (FetchError, UnsafeURLError, OSError) as exc:
+                log.info("page %s: %s; using the feed's own text", entry.url, exc)
+        raw = RawArticle(
+            source=source,
+            title=entry.title,
+            url=entry.url,
+            guid=entry.guid,
+            feed_id=feed.id,
+            published_at=entry.published_at,
+            page_html=page,
+            feed_html=entry.content_html or entry.summary_html,
+        )
+        try:
+            article = await self._analyse(raw)
+            return await self.store_article(article)
+        except Exception:
+            log.exception("could not ingest %s", entry.url or entry.title)
+            return -1
+
+    async def store_article(self, article: NewArticle) -> int | None:
+        now = self._clock()
+        story_id = await find_story(self._store, article, now=now)
+        article_id = await self._store.articles.add(article, story_id=story_id, now=now)
+        if article_id is not None:
+            stored = await self._store.articles.get(article_id)
+            await self._commentary.refresh(stored.story_id)
+        return article_id
+
+    async def _success(self, feed: Feed, etag, last_modified, title, warning) -> None:
+        now = self._clock()
+        await self._store.feeds.record_success(
+            feed.id, now=now, next_poll_at=now + timedelta(seconds=self._poll_interval),
+            etag=etag, last_modified=last_modified, title=title, warning=warning,
+        )
+
+    async def _failure(self, feed: Feed, outcome: FeedOutcome, exc: Exception) -> FeedOutcome:
+        now = self._clock()
+        failures = feed.failures + 1
+        retry_after = getattr(exc, "retry_after", None)
+        delay = backoff_delay(failures, base=self._poll_interval, retry_after=retry_after)
+        disable = failures >= self._disable_after
+        message = str(exc) or type(exc).__name__
+        if disable:
+            message += f" — disabled after {failures} failures in a row; re-add it to retry"
+        await self._store.feeds.record_failure(
+            feed.id, now=now, error=message, next_poll_at=now + timedelta(seconds=delay),
+            disable=disable,
+        )
+        outcome.status = "disabled" if disable else "error"
+        outcome.error = message
+        log.warning("feed %s: %s", feed.url, message)
+        return outcome
+
+    # -- files -------------------------------------------------------------------
+
+    async def import_files(
+        self, paths: Sequence[Path], *, progress: Progress | None = None
+    ) -> IngestReport:
+        """Import article files; importing the same file again adds nothing."""
+        started = time.perf_counter()
+        report = IngestReport()
+        for index, path in enumerate(paths, start=1):
+            try:
+                parsed = await asyncio.to_thread(parse_article_file, Path(path))
+                key = "sha256:" + content_hash(f"{parsed.title}\n{parsed.text}")
+                url = canonical_url(parsed.url) if parsed.url else None
+                if await self._store.articles.has_import_key(key) or (
+                    url and url in (await self._store.articles.existing_keys(urls=[url]))[0]
+                ):
+                    report.duplicates += 1
+                else:
+                    raw = RawArticle(
+                        source=parsed.source or "imported",
+                        title=parsed.title,
+                        url=url,
+                        published_at=parsed.published_at,
+                        text=parsed.text,
+                        lead=parsed.lead,
+                        key_points=parsed.key_points,
+                        commentary=parsed.commentary,
+                        references=parsed.references,
+                        import_key=key,
+                    )
+                    article_id = await self.store_article(await self._analyse(raw))
+                    if article_id is None:
+                        report.duplicates += 1
+                    else:
+                        report.added += 1
+                        report.added_ids.append(article_id)
+            except (ImportFormatError, OSError, UnicodeDecodeError) as exc:
+                report.failed += 1
+                report.errors.append({"path": str(path), "error": str(exc)})
+            if progress:
+                progress(index, len(paths))
+        report.elapsed = time.perf_counter() - started
+        return report
+
+
+def _parse(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    return parse_feed(body, base_url=url, content_type=content_type)
