@@ -40,53 +40,39 @@ class DeliveryRepository:
         return [s for s in story_ids if s not in done]
 
     async def plan(
-        self,
-        purpose: str,
-        target_kind: str,
-        target_id: int,
-        parts: Sequence[Sequence[int]],
-        *,
+        self, purpose: str, target_kind: str, target_id: int, story_ids: Sequence[int], *,
         now: datetime,
-    ) -> list[int]:
-        """Record one batch per part (each a list of story ids) in one transaction.
-        Stories already in the ledger for this target are left out; empty parts are
-        dropped. Returns the new batch ids."""
+    ) -> int | None:
+        """Record a batch of the stories this target has not been given yet, in one
+        transaction. Returns its id, or None when nothing is left to send."""
         async with Transaction(self._db):
-            return await self.plan_in_transaction(purpose, target_kind, target_id, parts, now=now)
+            return await self.plan_in_transaction(
+                purpose, target_kind, target_id, story_ids, now=now
+            )
 
     async def plan_in_transaction(
-        self,
-        purpose: str,
-        target_kind: str,
-        target_id: int,
-        parts: Sequence[Sequence[int]],
-        *,
+        self, purpose: str, target_kind: str, target_id: int, story_ids: Sequence[int], *,
         now: datetime,
-    ) -> list[int]:
-        db = self._db
-        batch_ids: list[int] = []
-        kept_parts: list[list[int]] = []
-        for part in parts:
-            fresh = await self.undelivered(purpose, target_kind, target_id, part)
-            if fresh:
-                kept_parts.append(fresh)
-        for index, story_ids in enumerate(kept_parts, start=1):
-            cur = await db.execute(
-                "INSERT INTO delivery_batches (purpose, target_kind, target_id, part, parts,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (purpose, target_kind, target_id, index, len(kept_parts), to_db(now)),
-            )
-            batch_id = cur.lastrowid
-            await db.executemany(
-                "INSERT OR IGNORE INTO deliveries (purpose, target_kind, target_id, story_id,"
-                " batch_id, position) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (purpose, target_kind, target_id, story_id, batch_id, position)
-                    for position, story_id in enumerate(story_ids)
-                ],
-            )
-            batch_ids.append(batch_id)
-        return batch_ids
+    ) -> int | None:
+        """As plan(), for a caller that holds a Transaction already."""
+        fresh = await self.undelivered(purpose, target_kind, target_id, story_ids)
+        if not fresh:
+            return None
+        cur = await self._db.execute(
+            "INSERT INTO delivery_batches (purpose, target_kind, target_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (purpose, target_kind, target_id, to_db(now)),
+        )
+        batch_id = cur.lastrowid
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO deliveries (purpose, target_kind, target_id, story_id,"
+            " batch_id, position) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (purpose, target_kind, target_id, story_id, batch_id, position)
+                for position, story_id in enumerate(fresh)
+            ],
+        )
+        return batch_id
 
     async def pending(
         self, *, now: datetime, purpose: str | None = None, limit: int = 10_000
@@ -118,8 +104,7 @@ class DeliveryRepository:
                 target_id=row["target_id"],
                 status=row["status"],
                 attempts=row["attempts"],
-                part=row["part"],
-                parts=row["parts"],
+                sent_parts=row["sent_parts"],
                 story_ids=[],
                 last_error=row["last_error"],
                 message_id=row["message_id"],
@@ -144,6 +129,12 @@ class DeliveryRepository:
             "UPDATE delivery_batches SET status = 'sent', message_id = ?, sent_at = ?,"
             " attempts = attempts + 1, last_error = NULL WHERE id = ?",
             (message_id, to_db(now), batch_id),
+        )
+
+    async def mark_progress(self, batch_id: int, sent_parts: int) -> None:
+        """Record that the first ``sent_parts`` messages of a batch were accepted."""
+        await self._db.execute(
+            "UPDATE delivery_batches SET sent_parts = ? WHERE id = ?", (sent_parts, batch_id)
         )
 
     async def mark_retry(self, batch_id: int, *, error: str, next_try_at: datetime) -> None:

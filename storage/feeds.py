@@ -54,6 +54,10 @@ class FeedRepository:
         ) as cur:
             return [_feed(row) for row in await cur.fetchall()]
 
+    async def with_url(self, url: str) -> list[Feed]:
+        async with self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)) as cur:
+            return [_feed(row) for row in await cur.fetchall()]
+
     async def count_for_guild(self, guild_id: int) -> int:
         async with self._db.execute(
             "SELECT count(*) FROM feeds WHERE guild_id = ?", (guild_id,)

@@ -176,7 +176,7 @@ class Schedule:
 
 @dataclass(slots=True)
 class Batch:
-    """One outbound message and the stories it carries."""
+    """One round's delivery to one target and the stories it carries."""
 
     id: int
     purpose: str  # alert | briefing
@@ -184,15 +184,13 @@ class Batch:
     target_id: int
     status: str
     attempts: int
-    part: int
-    parts: int
+    sent_parts: int
     story_ids: list[int]
     last_error: str | None = None
     message_id: int | None = None
 
-    @property
-    def nonce(self) -> str:
+    def nonce(self, part: int) -> str:
         # Stable across retries and restarts: Discord drops a repeat of the same nonce
         # from the same author in the same channel (enforce_nonce), closing the window
-        # between "sent" and "recorded as sent".
-        return f"sb{self.id}"
+        # between "sent" and "recorded as sent". At most 25 characters.
+        return f"sb{self.id}p{part}"

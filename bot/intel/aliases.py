@@ -17,6 +17,7 @@ __all__ = [
     "alias_key_cased",
     "classify_scheme",
     "group_by_scheme",
+    "name_key",
     "normalise_alias",
     "suggest",
 ]
@@ -36,6 +37,17 @@ def normalise_alias(name: str) -> str:
     distinct names such as APT2 and APT29 keep distinct keys. Non-Latin letters survive.
     """
     return "".join(ch for ch in _fold(name).casefold() if ch.isalnum())
+
+
+def name_key(name: str) -> str:
+    """Stricter key that keeps word breaks: "Threat Group-3390" → "threat group 3390".
+
+    Two names that share an alias key but not a name key ("Cold River", "COLDRIVER") may be
+    different actors; the catalogue and resolution treat such a match as weaker.
+    """
+    folded = _fold(name).casefold()
+    kept = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in folded)
+    return " ".join(kept.split())
 
 
 def alias_key_cased(name: str) -> str:
@@ -66,19 +78,25 @@ _MS_WEATHER = (
 )
 # Microsoft's pre-2023 scheme used chemical element names (NOBELIUM, STRONTIUM, ZINC ...).
 _ELEMENTS = frozenset(
-    """hydrogen helium lithium beryllium boron carbon nitrogen oxygen fluorine neon sodium
-    magnesium aluminum aluminium silicon phosphorus sulfur sulphur chlorine argon potassium
-    calcium scandium titanium vanadium chromium manganese iron cobalt nickel copper zinc
-    gallium germanium arsenic selenium bromine krypton rubidium strontium yttrium zirconium
-    niobium molybdenum technetium ruthenium rhodium palladium silver cadmium indium tin
-    antimony tellurium iodine xenon cesium caesium barium lanthanum cerium praseodymium
-    neodymium promethium samarium europium gadolinium terbium dysprosium holmium erbium
-    thulium ytterbium lutetium hafnium tantalum tungsten rhenium osmium iridium platinum gold
-    mercury thallium lead bismuth polonium astatine radon francium radium actinium thorium
-    protactinium uranium neptunium plutonium americium curium berkelium californium
-    einsteinium fermium mendelevium nobelium lawrencium rutherfordium dubnium seaborgium
-    bohrium hassium meitnerium darmstadtium roentgenium copernicium nihonium flerovium
-    moscovium livermorium tennessine oganesson""".split()
+    {
+        "hydrogen", "helium", "lithium", "beryllium", "boron", "carbon", "nitrogen", "oxygen",
+        "fluorine", "neon", "sodium", "magnesium", "aluminum", "aluminium", "silicon", "phosphorus",
+        "sulfur", "sulphur", "chlorine", "argon", "potassium", "calcium", "scandium", "titanium",
+        "vanadium", "chromium", "manganese", "iron", "cobalt", "nickel", "copper", "zinc",
+        "gallium", "germanium", "arsenic", "selenium", "bromine", "krypton", "rubidium",
+        "strontium", "yttrium", "zirconium", "niobium", "molybdenum", "technetium", "ruthenium",
+        "rhodium", "palladium", "silver", "cadmium", "indium", "tin", "antimony", "tellurium",
+        "iodine", "xenon", "cesium", "caesium", "barium", "lanthanum", "cerium", "praseodymium",
+        "neodymium", "promethium", "samarium", "europium", "gadolinium", "terbium", "dysprosium",
+        "holmium", "erbium", "thulium", "ytterbium", "lutetium", "hafnium", "tantalum", "tungsten",
+        "rhenium", "osmium", "iridium", "platinum", "gold", "mercury", "thallium", "lead",
+        "bismuth", "polonium", "astatine", "radon", "francium", "radium", "actinium", "thorium",
+        "protactinium", "uranium", "neptunium", "plutonium", "americium", "curium", "berkelium",
+        "californium", "einsteinium", "fermium", "mendelevium", "nobelium", "lawrencium",
+        "rutherfordium", "dubnium", "seaborgium", "bohrium", "hassium", "meitnerium",
+        "darmstadtium", "roentgenium", "copernicium", "nihonium", "flerovium", "moscovium",
+        "livermorium", "tennessine", "oganesson"
+    }
 )
 _CS_ANIMALS = (
     "Bear|Panda|Kitten|Chollima|Spider|Jackal|Buffalo|Tiger|Ocelot|Leopard|Crane|Lynx|Wolf"
@@ -144,17 +162,21 @@ def group_by_scheme(names: Iterable[str]) -> dict[str, list[str]]:
 # and the catalogue never derives a short alias that is one of them. Hand-picked from the
 # single-word aliases in the MISP/MITRE data; add to it when a false positive shows up.
 COMMON_WORDS: frozenset[str] = frozenset(
-    """
-    alibaba amoeba armageddon axiom basin beijing buckeye butterfly calc callisto calypso
-    cardinal castle chimera chromium cicada cleaver cobalt comment copper dune equation
-    fallout frankenstein gorilla hacking hangover hidden hippo inception indra iron kairos
-    koala krypton lead lexus longhorn lurid mana mantis mask maze mercury mirage monsoon
-    moonlight morpho nitro oxygen pickaxe pioneer platinum play polaris popeye poseidon
-    pupa rancor reaper scarab siesta silence silicon snake snowglobe sodium strider summit
-    superman tick trident vermin watchdog wicked wildcard zinc boron bromine calcium helium
-    magnesium manganese potassium radium sulphur plutonium nickel carbon gold silver tin
-    group team gang crew unit actor operation apt the honeybee
-    """.split()
+    {
+        "alibaba", "amoeba", "armageddon", "axiom", "basin", "beijing", "buckeye", "butterfly",
+        "calc", "callisto", "calypso", "cardinal", "castle", "chimera", "chromium", "cicada",
+        "cleaver", "cobalt", "comment", "copper", "dune", "equation", "fallout", "frankenstein",
+        "gorilla", "hacking", "hangover", "hidden", "hippo", "inception", "indra", "iron", "kairos",
+        "koala", "krypton", "lead", "lexus", "longhorn", "lurid", "mana", "mantis", "mask", "maze",
+        "mercury", "mirage", "monsoon", "moonlight", "morpho", "nitro", "oxygen", "pickaxe",
+        "pioneer", "platinum", "play", "polaris", "popeye", "poseidon", "pupa", "rancor", "reaper",
+        "scarab", "siesta", "silence", "silicon", "snake", "snowglobe", "sodium", "strider",
+        "summit", "superman", "tick", "trident", "tsar", "vermin", "watchdog", "wicked",
+        "wildcard", "zinc",
+        "boron", "bromine", "calcium", "helium", "magnesium", "manganese", "potassium", "radium",
+        "sulphur", "plutonium", "nickel", "carbon", "gold", "silver", "tin", "group", "team",
+        "gang", "crew", "unit", "actor", "operation", "apt", "the", "honeybee"
+    }
 )
 
 

@@ -36,7 +36,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.intel.aliases import COMMON_WORDS, classify_scheme, group_by_scheme, normalise_alias
+from bot.intel.aliases import (
+    COMMON_WORDS,
+    classify_scheme,
+    group_by_scheme,
+    name_key,
+    normalise_alias,
+)
 
 __all__ = [
     "Actor",
@@ -236,6 +242,28 @@ class _UnionFind:
         return True
 
 
+_SUFFIX_WORDS = re.compile(r"\s+(?:group|team|gang|crew|apt)$", re.IGNORECASE)
+
+
+def _claim_keys(synonym: str) -> list[tuple[str, bool]]:
+    """Alias keys a synonym claims, each with whether it is the synonym as written.
+
+    "Callisto Group" listed by one entry also names the entry called "Callisto" (weakly)."""
+    keys = [(normalise_alias(synonym), True)]
+    stripped = _SUFFIX_WORDS.sub("", synonym)
+    if stripped != synonym and normalise_alias(stripped):
+        keys.append((normalise_alias(stripped), False))
+    return keys
+
+
+def _corroborated(a: _Cluster, b: _Cluster, key: str) -> bool:
+    if a.country and a.country == b.country:
+        return True
+    keys_a = {normalise_alias(n) for n in [a.name, *a.synonyms]}
+    keys_b = {normalise_alias(n) for n in [b.name, *b.synonyms]}
+    return bool((keys_a & keys_b) - {key})
+
+
 def _merge(clusters: list[_Cluster]) -> list[list[int]]:
     uf = _UnionFind(clusters)
     by_uuid = {c.uuid: i for i, c in enumerate(clusters)}
@@ -245,13 +273,21 @@ def _merge(clusters: list[_Cluster]) -> list[list[int]]:
         if c.revoked_by and c.revoked_by in by_uuid:
             uf.union(by_uuid[c.revoked_by], i)
 
-    # 2. Same normalised name.
-    by_name: dict[str, list[int]] = defaultdict(list)
+    # 2. Same name. Names compare by alias key ("WhiteBear" = "White Bear"), but where the
+    # names differ in word breaks the pair must be corroborated — same country or another
+    # shared alias — since "Cold River" (a Lebanese campaign) is not "COLDRIVER" (Russian).
+    by_key: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(clusters):
-        by_name[normalise_alias(c.name)].append(i)
-    for members in by_name.values():
+        by_key[normalise_alias(c.name)].append(i)
+        if c.mitre_id and not c.revoked_by:
+            by_key[normalise_alias(c.mitre_id)].append(i)  # MISP entries cite "G0016"
+    for key, members in by_key.items():
         for other in members[1:]:
-            uf.union(members[0], other)
+            first = members[0]
+            if name_key(clusters[first].name) == name_key(clusters[other].name) or (
+                _corroborated(clusters[first], clusters[other], key)
+            ):
+                uf.union(first, other)
 
     # 3. One-to-one MISP↔MITRE cross-references, and explicit same-as links.
     cross: dict[int, set[int]] = defaultdict(set)
@@ -270,18 +306,43 @@ def _merge(clusters: list[_Cluster]) -> list[list[int]]:
         if j is not None and i < j and cross[j] == {i}:
             uf.union(i, j)
 
-    # 4. A synonym equal to another entry's name, if exactly one group claims that name.
-    claims: dict[str, set[int]] = defaultdict(set)
-    for i, c in enumerate(clusters):
-        for syn in c.synonyms:
-            key = normalise_alias(syn)
-            if key in by_name:
-                claims[key].add(uf.find(i))
-    for key in sorted(claims):
-        owners = {uf.find(i) for i in by_name[key]}
-        claimers = claims[key] - owners
-        if len(claimers) == 1 and len(owners) == 1:
-            uf.union(next(iter(owners)), next(iter(claimers)))
+    # 4. A synonym equal to another entry's name (or G-number), if exactly one group claims
+    # that name. Here names compare by alias key, so "WhiteBear" names the entry "White Bear";
+    # but a match that needed a word break or a "Group" suffix ignored (COLDRIVER vs the
+    # unrelated "Cold River") must be corroborated by the same country or another shared
+    # alias. Repeated until nothing changes, since each merge can settle another claim.
+    changed = True
+    while changed:
+        changed = False
+        keys_of: dict[int, set[str]] = defaultdict(set)
+        for i, c in enumerate(clusters):
+            keys_of[uf.find(i)].update(normalise_alias(n) for n in [c.name, *c.synonyms])
+        claims: dict[str, dict[int, bool]] = defaultdict(dict)
+        for i, c in enumerate(clusters):
+            root = uf.find(i)
+            for syn in c.synonyms:
+                for key, exact in _claim_keys(syn):
+                    if key in by_key:
+                        owner_names = {name_key(clusters[j].name) for j in by_key[key]}
+                        owner_names |= {
+                            name_key(clusters[j].mitre_id or "") for j in by_key[key]
+                        }
+                        strong = exact and name_key(syn) in owner_names
+                        claims[key][root] = claims[key].get(root, False) or strong
+        for key in sorted(claims):
+            owners = {uf.find(i) for i in by_key[key]}
+            claimers = {r: strong for r, strong in claims[key].items() if r not in owners}
+            if len(claimers) != 1 or len(owners) != 1:
+                continue
+            owner = next(iter(owners))
+            claimer, strong = next(iter(claimers.items()))
+            if not strong:
+                shared = (keys_of[owner] & keys_of[claimer]) - {key}
+                same_country = uf.country[owner] and uf.country[owner] == uf.country[claimer]
+                if not shared and not same_country:
+                    continue
+            if uf.union(owner, claimer):
+                changed = True
 
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(clusters)):
@@ -292,19 +353,16 @@ def _merge(clusters: list[_Cluster]) -> list[list[int]]:
 # --- building Actor records -----------------------------------------------------------------
 
 _WEATHER_NAME = re.compile(
-    r"[A-Z][a-z]+ (?:Blizzard|Typhoon|Sandstorm|Sleet|Tempest|Tsunami|Hail|Cyclone|Dust|Flood)"
+    r"[A-Z][a-z]+ (?:Blizzard|Typhoon|Sandstorm|Sleet|Tempest|Tsunami|Hail|Cyclone|Dust|Flood"
+    r"|Rain)"
+)
+_APT_NAME = re.compile(r"APT\d{1,3}")
+_CODE_NAME = re.compile(
+    r"(?:Threat Group|TG|DEV|Storm|UNC|TA|TAG|UAC)[- ]?\d+|TEMP\.\w+", re.IGNORECASE
 )
 
 
-def _canonical_name(members: list[_Cluster]) -> str:
-    """Pick the record's canonical name.
-
-    Rule: the live MITRE ATT&CK group name when the record has one (vendor-neutral and what
-    most reports cross-reference: "APT29", "Salt Typhoon", "Volt Typhoon"); otherwise the
-    MISP entry's name ("Flax Typhoon", whose MISP entry carries Ethereal Panda and
-    Storm-0919). When several MISP entries merged without MITRE, the one that others list as
-    a synonym wins, then the earliest in the file. Every other name stays an alias.
-    """
+def _base_name(members: list[_Cluster]) -> str:
     live_mitre = [c for c in members if c.source == "mitre" and not c.revoked_by]
     if live_mitre:
         return live_mitre[0].name
@@ -316,10 +374,43 @@ def _canonical_name(members: list[_Cluster]) -> str:
     return misp[0].name
 
 
+def _canonical_name(members: list[_Cluster]) -> str:
+    """Pick the record's canonical name.
+
+    Rule: the live MITRE ATT&CK group name when the record has one (vendor-neutral and what
+    most reports cross-reference: "APT29", "Salt Typhoon", "Volt Typhoon"); otherwise the
+    MISP entry's name ("Flax Typhoon", whose MISP entry carries Ethereal Panda and
+    Storm-0919) — when several MISP entries merged, the one the others list as a synonym.
+    Three exceptions, for names readers no longer use:
+    - a retired Microsoft element name (ZIRCONIUM, HAFNIUM) or a bare tracking code
+      (Threat Group-3390, Storm-0558, UNC2452) gives way to the record's one APTnn name
+      ("APT31", "APT27"), else to its one Microsoft weather name ("Silk Typhoon");
+    - a single common word ("Equation") gives way to a longer name starting with it
+      ("Equation Group").
+    Every other name stays an alias, so all of them still resolve.
+    """
+    base = _base_name(members)
+    names = _dedupe(n for c in members for n in [c.name, *c.synonyms])
+    if _CODE_NAME.fullmatch(base) or (
+        classify_scheme(base) == "microsoft" and base.isalpha() and base.isupper()
+    ):
+        for pattern in (_APT_NAME, _WEATHER_NAME):
+            found = {normalise_alias(n): n for n in names if pattern.fullmatch(n)}
+            if len(found) == 1:
+                return next(iter(found.values()))
+    if normalise_alias(base) in COMMON_WORDS:
+        longer = [n for n in names if n.startswith(base + " ")]
+        if longer:
+            return longer[0]
+    # "Wizard Spider" rather than MISP's "WIZARD SPIDER" when both spellings are listed.
+    return _display_spelling([n for n in names if name_key(n) == name_key(base)] or [base])
+
+
 def _display_spelling(spellings: list[str]) -> str:
-    # "Cozy Bear" reads better than "COZY BEAR"; otherwise keep the first spelling seen.
+    # "Cozy Bear" reads better than "COZY BEAR"; otherwise keep the first spelling seen
+    # (MITRE's come first). One-word capitals are often the real spelling: NOBELIUM.
     for s in spellings:
-        if not (s.isupper() and any(ch.isalpha() for ch in s)):
+        if " " not in s or not s.isupper():
             return s
     return spellings[0]
 
@@ -338,7 +429,7 @@ def _build_actor(members: list[_Cluster]) -> Actor:
     # MITRE first: its descriptions and spellings are the most carefully edited.
     members = sorted(members, key=lambda c: (c.source != "mitre", c.revoked_by is not None))
     name = _canonical_name(members)
-    name_key = normalise_alias(name)
+    canonical_key = normalise_alias(name)
 
     spellings: dict[str, list[str]] = defaultdict(list)
     for c in members:
@@ -347,7 +438,7 @@ def _build_actor(members: list[_Cluster]) -> Actor:
         if c.mitre_id:
             spellings[normalise_alias(c.mitre_id)].append(c.mitre_id)
     aliases = sorted(
-        (_display_spelling(v) for k, v in spellings.items() if k != name_key),
+        (_display_spelling(v) for k, v in spellings.items() if k != canonical_key),
         key=lambda s: (s.casefold(), s),
     )
 
@@ -356,7 +447,7 @@ def _build_actor(members: list[_Cluster]) -> Actor:
     description = next((c.description for c in live if c.description), "")
     if not description:
         misp = [c for c in members if c.source == "misp" and c.description]
-        best = [c for c in misp if normalise_alias(c.name) == name_key] or misp
+        best = [c for c in misp if normalise_alias(c.name) == canonical_key] or misp
         description = best[0].description if best else ""
     return Actor(
         id=None,
@@ -535,7 +626,3 @@ def _parse_entry(table: str, allowed: frozenset[str], entry: Any, where: str) ->
         where=where,
     )
 
-
-def scheme_of(alias: str) -> str:
-    """Re-exported for callers that only import the catalogue module."""
-    return classify_scheme(alias)

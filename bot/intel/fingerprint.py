@@ -15,24 +15,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 MASK64 = (1 << 64) - 1
 SIMHASH_NEAR = 3  # hamming distance at or below which two bodies are near-duplicates
 TITLE_SIMILAR = 0.35
 SAME_STORY_WINDOW = timedelta(days=3)
 
-STOPWORDS = frozenset(
-    """
-    a about above after again against all also am amid an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers him his how i if in into is it its
-    itself just me more most my no nor not now of off on once only or other our ours out over
-    own same she should so some such than that the their theirs them then there these they
-    this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours says said say new via per amongst upon may might
-    must shall us
-    """.split()
-)
+STOPWORDS = frozenset((
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "amid", "an", "and",
+    "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+    "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each",
+    "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers",
+    "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more",
+    "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other",
+    "our", "ours", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than",
+    "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
+    "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when",
+    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
+    "yours", "says", "said", "say", "new", "via", "per", "amongst", "upon", "may", "might", "must",
+    "shall", "us"
+))
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -61,7 +64,7 @@ def _to_signed(value: int) -> int:
 def _features(text: str) -> Counter[str]:
     words = [w for w in _WORD.findall(_normalise(text)) if len(w) > 1 and w not in STOPWORDS]
     # Word bigrams: unigrams alone make any two stories on one topic look alike.
-    return Counter(f"{a} {b}" for a, b in zip(words, words[1:], strict=False)) or Counter(words)
+    return Counter(f"{a} {b}" for a, b in pairwise(words)) or Counter(words)
 
 
 def simhash(text: str) -> int:

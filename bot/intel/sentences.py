@@ -11,17 +11,26 @@ from __future__ import annotations
 import re
 
 # Abbreviations after which a full stop never ends a sentence (titles, months, "No. 5").
-_NEVER_END = frozenset(
-    ["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "rev", "gen", "col", "lt", "sgt", "capt", "cmdr", "adm", "gov", "sen", "rep", "pres", "supt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "nos", "vol", "vols", "fig", "figs", "pp", "p", "approx", "est", "dept", "univ", "ca", "cf", "al", "ref", "refs", "art", "sec", "ver", "vs", "v", "e.g", "i.e", "a.k.a", "viz"]
-)
+_NEVER_END = frozenset((
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "rev", "gen", "col", "lt", "sgt", "capt",
+    "cmdr", "adm", "gov", "sen", "rep", "pres", "supt", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "no", "nos", "vol", "vols", "fig", "figs", "pp",
+    "approx", "est", "dept", "univ", "ca", "cf", "al", "ref", "refs", "ver", "vs", "v", "e.g",
+    "i.e", "a.k.a", "viz"
+))
 # Abbreviations that usually continue ("U.S. Treasury", "Acme Inc. said") but may end a
 # sentence: they end one only when a typical sentence opener follows.
-_MAYBE_END = frozenset(
-    ["u.s", "u.k", "u.n", "e.u", "inc", "corp", "ltd", "co", "llc", "plc", "bros", "etc", "a.m", "p.m"]
-)
-_OPENERS = frozenset(
-    ["the", "this", "that", "these", "those", "it", "its", "in", "on", "at", "a", "an", "as", "he", "she", "they", "we", "our", "i", "but", "however", "meanwhile", "according", "officials", "researchers", "after", "before", "when", "while", "there", "also", "if", "since", "for", "according", "separately", "additionally", "moreover", "still", "yet", "some", "many", "most", "one", "two", "three", "both", "all", "according", "users", "attackers", "security"]
-)
+_MAYBE_END = frozenset((
+    "u.s", "u.k", "u.n", "e.u", "inc", "corp", "ltd", "co", "llc", "plc", "bros", "etc", "a.m",
+    "p.m"
+))
+_OPENERS = frozenset((
+    "the", "this", "that", "these", "those", "it", "its", "in", "on", "at", "a", "an", "as", "he",
+    "she", "they", "we", "our", "i", "but", "however", "meanwhile", "according", "officials",
+    "researchers", "after", "before", "when", "while", "there", "also", "if", "since", "for",
+    "separately", "additionally", "moreover", "still", "yet", "some", "many", "most", "one", "two",
+    "three", "both", "all", "users", "attackers"
+))
 
 # Candidate boundary: terminal punctuation, closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"(?:\.{2,}|[.!?\u2026]+)[\"'\u201d\u2019)\]]*(?=\s+\S)")

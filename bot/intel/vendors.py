@@ -144,20 +144,22 @@ _CATALOGUE: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
 # Context rules: lower-case neighbouring words that veto an exact-case match.
 _NOT_BEFORE: dict[str, frozenset[str]] = {
     # "Future Outlook:", "Economic Outlook", "threat outlook"
-    "Outlook": frozenset(
-        "future economic financial threat market stable positive negative global business "
-        "industry annual security cyber cybersecurity term short long near".split()
-    ),
-    "Intel": frozenset("threat cyber open source osint signals".split()),
-    "Edge": frozenset("service cutting leading network".split()),
+    "Outlook": frozenset((
+        "future", "economic", "financial", "threat", "market", "stable", "positive", "negative",
+        "global", "business", "industry", "annual", "security", "cyber", "cybersecurity", "term",
+        "short", "long", "near"
+    )),
+    "Intel": frozenset(("threat", "cyber", "open", "source", "osint", "signals")),
+    "Edge": frozenset(("service", "cutting", "leading", "network")),
 }
 _NOT_AFTER: dict[str, frozenset[str]] = {
-    "Edge": frozenset(
-        "device devices computing network networks router routers appliance appliances "
-        "server servers case cases location locations infrastructure security system "
-        "systems node nodes gateway gateways firewall firewalls".split()
-    ),
-    "Palo Alto": frozenset("california calif ca city".split()),
+    "Edge": frozenset((
+        "device", "devices", "computing", "network", "networks", "router", "routers", "appliance",
+        "appliances", "server", "servers", "case", "cases", "location", "locations",
+        "infrastructure", "security", "system", "systems", "node", "nodes", "gateway", "gateways",
+        "firewall", "firewalls"
+    )),
+    "Palo Alto": frozenset(("california", "calif", "ca", "city")),
 }
 _NO_COLON_AFTER = frozenset({"Outlook"})  # "Outlook:" as a section label
 

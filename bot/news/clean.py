@@ -49,10 +49,18 @@ _cleaner = Cleaner(
 
 # Elements that end a paragraph (blank line) or a line (single newline).
 _PARA = frozenset(
-    "p h1 h2 h3 h4 h5 h6 blockquote pre ul ol dl table figure section article aside "
-    "header footer main nav address hr details summary".split()
+    (
+        "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl", "table",
+        "figure", "section", "article", "aside", "header", "footer", "main", "nav", "address",
+        "hr", "details", "summary",
+    )
 )
-_LINE = frozenset("br li dt dd div tr caption figcaption form fieldset legend".split())
+
+_LINE = frozenset(
+    (
+        "br", "li", "dt", "dd", "div", "tr", "caption", "figcaption", "form", "fieldset", "legend",
+    )
+)
 _CELL = frozenset(("td", "th"))
 
 _SPACES_RE = re.compile(r"[ \t\f\v\r\n\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -146,14 +154,20 @@ def plain_text(s: str | None) -> str:
 # --- debris -----------------------------------------------------------------------------
 
 _SOCIAL = frozenset(
-    "facebook twitter x linkedin reddit whatsapp telegram email e-mail print pinterest "
-    "mastodon bluesky threads copy link share tweet pin it hacker news flipboard pocket "
-    "messenger sms mail".split()
+    (
+        "facebook", "twitter", "x", "linkedin", "reddit", "whatsapp", "telegram", "email",
+        "e-mail", "print", "pinterest", "mastodon", "bluesky", "threads", "copy", "link", "share",
+        "tweet", "pin", "it", "hacker", "news", "flipboard", "pocket", "messenger", "sms", "mail",
+    )
 )
+
 _STOPWORDS = frozenset(
-    "of the a an and or to in on for by with at from as is are was be it this that "
-    "its into".split()
+    (
+        "of", "the", "a", "an", "and", "or", "to", "in", "on", "for", "by", "with", "at", "from",
+        "as", "is", "are", "was", "be", "it", "this", "that", "its", "into",
+    )
 )
+
 
 # Lines dropped when the whole line matches (case-insensitive, after trimming).
 _WHOLE_LINE = re.compile(

@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import feedparser
+import feedparser.api
 from feedparser.exceptions import NonXMLContentType
 
 from bot.news.clean import plain_text
@@ -77,11 +78,18 @@ _KNOWN_NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "xhtml": "http://www.w3.org/1999/xhtml",
 }
+# feedparser resolves RSS permalink <guid>s like links, turning "item-42" into
+# "https://feed.example/path/item-42" — and into something else when the feed moves.
+# Keep identifiers exactly as published (links are still resolved).
+for _cls in (feedparser.api.StrictFeedParser, feedparser.api.LooseFeedParser):
+    _cls.can_be_relative_uri = frozenset(_cls.can_be_relative_uri - {"id"})
+
 _XML_DECL_RE = re.compile(rb"<\?xml\b[^>]*\?>")
 _DECL_ENCODING_RE = re.compile(rb"""\bencoding\s*=\s*["']([A-Za-z0-9._:-]*)["']""")
 _ROOT_RE = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _PREFIX_USE_RE = re.compile(rb"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[\w.-]+\s*=")
 _PREFIX_DECL_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_URLISH_RE = re.compile(r"(?:https?:)?/|[\w.-]+\.[a-z]{2,}/", re.I)
 _HTML_SNIFF_RE = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _FEED_SNIFF_RE = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|channel)[\s>]")
 _CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
@@ -132,6 +140,7 @@ class _Prepared:
 def _prepare(body: bytes, content_type: str | None) -> _Prepared:
     notes: list[str] = []
     data = body
+    transcoded = False
     header_charset = None
     if content_type:
         m = _CHARSET_RE.search(content_type)
@@ -140,61 +149,53 @@ def _prepare(body: bytes, content_type: str | None) -> _Prepared:
     # 1. A BOM decides the encoding; invalid bytes after it are replaced, not fatal.
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            text = data[len(bom) :]
+            rest = data[len(bom) :]
             try:
-                decoded = text.decode(enc)
+                text = rest.decode(enc)
             except UnicodeDecodeError:
-                decoded = text.decode(enc, "replace")
+                text = rest.decode(enc, "replace")
                 notes.append(f"invalid {enc.upper()} bytes replaced")
-            data = decoded.encode("utf-8")
-            header_charset = "utf-8"
-            content_type = _with_charset(content_type, "utf-8")
-            data = _set_declared_utf8(data.lstrip())
+            data, transcoded = text.encode("utf-8"), True
             break
 
     # 2. Junk before the XML declaration (whitespace, comments) makes strict parsers
-    #    refuse the document: move the declaration to the front.
+    #    refuse the document: drop leading whitespace, move the declaration first.
     stripped = data.lstrip()
-    if stripped is not data and len(stripped) != len(data):
-        if stripped.startswith(b"<?xml"):
-            notes.append("whitespace before the XML declaration")
-        data = stripped
-    head = data[:4096]
-    m = _XML_DECL_RE.search(head)
+    if len(stripped) != len(data) and stripped.startswith(b"<?xml"):
+        notes.append("whitespace before the XML declaration")
+    data = stripped
+    m = _XML_DECL_RE.search(data, 0, 4096)
     if m and m.start() > 0:
         notes.append("XML declaration not at the start")
         data = m.group(0) + data[: m.start()] + data[m.end() :]
 
-    # 3. Encoding: keep what is declared when it decodes the bytes; otherwise guess.
-    if header_charset is None or _codec(header_charset) is None:
+    # 3. Without a BOM: keep the declared encoding (HTTP charset, else the XML
+    #    declaration) when it decodes the bytes; otherwise UTF-8 if that decodes,
+    #    else guess. Guessing needs the bytes transcoded, as feedparser cannot be told.
+    if not transcoded:
         m = _XML_DECL_RE.match(data)
         decl = _DECL_ENCODING_RE.search(m.group(0)) if m else None
         declared = decl.group(1).decode("ascii", "replace") if decl else None
-        if header_charset and _codec(header_charset) is None:
-            declared = declared or header_charset
+        if _codec(header_charset):
+            declared = header_charset
         enc = _codec(declared)
         if declared and enc is None:
             notes.append(f"unknown encoding {declared!r} declared")
         if enc is None or not _decodes(data, enc):
             if _decodes(data, "utf-8"):
-                guessed = "utf-8"
+                transcoded = declared is not None  # bytes already UTF-8; fix the label
             else:
                 best = charset_normalizer.from_bytes(data[:200_000]).best()
                 guessed = best.encoding if best else "windows-1252"
-                if declared and enc is not None:
+                if enc is not None:
                     notes.append(f"bytes do not match declared encoding {declared!r}")
                 elif not declared:
                     notes.append("no encoding declared")
-            if guessed != "utf-8" or declared:
-                if guessed != "utf-8":
-                    notes.append(f"decoded as {guessed}")
-                data = _set_declared_utf8(data.decode(guessed, "replace").encode("utf-8"))
-                content_type = _with_charset(content_type, "utf-8")
-
-    # 4. Undeclared namespace prefixes (atom:, dc:, itunes:…) stop the strict parser.
-    data, added = _declare_missing_prefixes(data)
-    if added:
-        notes.append("undeclared namespace prefix " + ", ".join(sorted(added)))
+                notes.append(f"decoded as {guessed}")
+                data, transcoded = data.decode(guessed, "replace").encode("utf-8"), True
+    if transcoded:
+        data = _set_declared_utf8(data)
+        content_type = _with_charset(content_type, "utf-8")
     return _Prepared(data, content_type, notes)
 
 
@@ -215,15 +216,12 @@ def _declare_missing_prefixes(data: bytes) -> tuple[bytes, set[str]]:
     if not missing:
         return data, set()
     # The root element: first tag that is not a declaration, comment or PI.
-    root = None
-    for m in _ROOT_RE.finditer(data):
-        root = m
-        break
+    root = _ROOT_RE.search(data)
     if root is None:
         return data, set()
-    decls = b"".join(
-        f' xmlns:{p}="{_KNOWN_NS.get(p, "urn:x-undeclared:" + p)}"'.encode() for p in sorted(missing)
-    )
+    decls = "".join(
+        f' xmlns:{p}="{_KNOWN_NS.get(p, "urn:x-undeclared:" + p)}"' for p in sorted(missing)
+    ).encode()
     return data[: root.end()] + decls + data[root.end() :], missing
 
 
@@ -266,9 +264,10 @@ def _as_html(detail: dict | None, value: str) -> str:
 
 def _entry(e: feedparser.FeedParserDict, base_url: str) -> FeedEntry:
     guid = (e.get("id") or "").strip() or None
-    url = _safe_url(e.get("link"), base_url)
-    if url is None and guid and e.get("guidislink"):
-        url = _safe_url(guid, base_url)
+    link = (e.get("link") or "").strip()
+    if e.get("guidislink") and link == guid and not _URLISH_RE.match(link):
+        link = ""  # a permalink guid that is no URL at all ("item-42") is no link
+    url = _safe_url(link, base_url)
     published = (
         _to_utc(e.get("published_parsed"))
         or _to_utc(e.get("updated_parsed"))
@@ -300,6 +299,15 @@ def _no_entries(body: bytes, version: str, problem: str | None) -> FeedParseErro
     return FeedParseError("not a feed: unrecognised content", kind="not_feed")
 
 
+def _feedparser(data: bytes, headers: dict[str, str]) -> feedparser.FeedParserDict:
+    return feedparser.parse(
+        io.BytesIO(data),  # a stream: feedparser must not treat it as a URL or path
+        response_headers=headers,
+        resolve_relative_uris=True,
+        sanitize_html=True,
+    )
+
+
 def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes. Relative links resolve against xml:base, then `base_url`.
 
@@ -312,14 +320,17 @@ def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -
     headers = {"content-location": base_url}
     if prep.content_type:
         headers["content-type"] = prep.content_type
-    parsed = feedparser.parse(
-        io.BytesIO(prep.data),  # a stream: feedparser must not treat it as a URL or path
-        response_headers=headers,
-        resolve_relative_uris=True,
-        sanitize_html=True,
-    )
+    parsed = _feedparser(prep.data, headers)
     problems = list(prep.notes)
     exc = parsed.get("bozo_exception")
+    if isinstance(exc, xml.sax.SAXParseException) and "unbound prefix" in exc.getMessage():
+        # Undeclared atom:/dc:/itunes: prefixes: feedparser fell back to its lossy
+        # loose parser. Declare them on the root element and parse strictly again.
+        repaired, added = _declare_missing_prefixes(prep.data)
+        if added:
+            problems.append("undeclared namespace prefix " + ", ".join(sorted(added)))
+            parsed = _feedparser(repaired, headers)
+            exc = parsed.get("bozo_exception")
     if parsed.get("bozo") and exc is not None and not isinstance(exc, NonXMLContentType):
         problems.append(_describe(exc))
     problem = "; ".join(dict.fromkeys(problems)) or None

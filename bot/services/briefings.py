@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.intel.commentary import StoryFacts, grounded_commentary
-from storage.models import Story
+from storage.db import Transaction
+from storage.models import Schedule, Story
 from storage.store import Store
 
 MAX_STORIES = 1000
@@ -96,6 +97,22 @@ class BriefingService:
     async def items(self, story_ids: Sequence[int]) -> list[BriefingItem]:
         """Items for these stories, in the order given."""
         return [item_for(s) for s in await self._store.articles.get_stories(story_ids)]
+
+    async def plan_scheduled(self, schedule: Schedule) -> int | None:
+        """Record the scheduled briefing for a channel: every story since its previous
+        briefing (24 h for the first) not yet posted there, most important first.
+        Returns the batch id, or None when there is nothing new."""
+        now = self._clock()
+        since = schedule.last_sent_at or now - timedelta(hours=24)
+        briefing = await self.build(since)
+        store = self._store
+        async with Transaction(store.db):
+            batch = await store.deliveries.plan_in_transaction(
+                "briefing", "channel", schedule.channel_id,
+                [item.story_id for item in briefing.items], now=now,
+            )
+            await store.schedules.mark_sent(schedule.channel_id, now)
+        return batch
 
     async def build(self, since: datetime, *, limit: int = MAX_STORIES) -> Briefing:
         """Every story first stored since ``since``, most important first."""

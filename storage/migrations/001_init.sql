@@ -117,7 +117,8 @@ CREATE TABLE schedules (
 );
 CREATE INDEX schedules_guild ON schedules (guild_id);
 
--- One outbound message (an alert digest or one part of a briefing).
+-- One round's delivery to one target: an alert digest or a briefing. It may take
+-- several messages (10 embeds / 6000 characters each); sent_parts records progress.
 CREATE TABLE delivery_batches (
     id          INTEGER PRIMARY KEY,
     purpose     TEXT NOT NULL CHECK (purpose IN ('alert', 'briefing')),
@@ -129,8 +130,7 @@ CREATE TABLE delivery_batches (
     next_try_at TEXT,
     message_id  INTEGER,
     last_error  TEXT,
-    part        INTEGER NOT NULL DEFAULT 1,
-    parts       INTEGER NOT NULL DEFAULT 1,
+    sent_parts  INTEGER NOT NULL DEFAULT 0,   -- messages of this batch already accepted
     created_at  TEXT NOT NULL,
     sent_at     TEXT
 );

@@ -1,0 +1,263 @@
+"""The Discord application: a commands.Bot whose setup_hook wires store, services,
+delivery and the scheduler. Cogs (in cogs/) are thin adapters over the services."""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+
+import discord
+import yarl
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.scheduling import Jobs, missed
+from bot.services.alerts import AlertService
+from bot.services.container import Services, open_services
+from bot.services.errors import UserError
+from storage.models import Batch
+from storage.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def point_at(settings: Settings) -> None:
+    """Test hook: send REST and gateway traffic to a local fake Discord."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway)
+
+
+class SecBriefTree(app_commands.CommandTree):
+    """Turns refusals and bad input into ephemeral replies; logs everything else."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(original, UserError):
+            message = str(original)
+        elif isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You cannot use this command here."
+        elif isinstance(error, app_commands.TransformerError):
+            message = "That option value is not valid here; check the command's options."
+        else:
+            log.error("command %s failed", interaction.command and interaction.command.name,
+                      exc_info=original)
+            message = "Something went wrong on our side; it has been logged. Try again later."
+        await reply(interaction, message)
+
+
+async def reply(interaction: discord.Interaction, message: str, **kwargs) -> None:
+    """An ephemeral reply, using followup when the response is already done."""
+    kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
+    if interaction.response.is_done():
+        await interaction.followup.send(message, ephemeral=True, **kwargs)
+    else:
+        await interaction.response.send_message(message, ephemeral=True, **kwargs)
+
+
+def extension_names() -> list[str]:
+    """Every module of the cogs package, skipping _private ones."""
+    return sorted(
+        f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_")
+    )
+
+
+class SecBrief(commands.Bot):
+    services: Services
+    deliverer: Deliverer
+    jobs: Jobs
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        sync_only: bool = False,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=SecBriefTree,
+            help_command=None,
+        )
+        self.settings = settings
+        self.clock = clock
+        self._stack = AsyncExitStack()
+        self.failed_extensions: list[str] = []
+        self.sync_only = sync_only  # `secbrief sync`: commands only, no store or jobs
+
+    async def load_cogs(self) -> None:
+        for name in extension_names():
+            try:
+                await self.load_extension(name)
+            except commands.ExtensionError:
+                log.exception("could not load %s; going on without it", name)
+                self.failed_extensions.append(name)
+
+    async def setup_hook(self) -> None:
+        # Nothing here waits for READY: setup_hook runs before the gateway connects.
+        if self.sync_only:
+            await self.load_cogs()
+            return
+        self.services = await self._stack.enter_async_context(
+            open_services(self.settings, clock=self.clock)
+        )
+        self.alerts = AlertService(self.services.store, clock=self.clock)
+        self.deliverer = Deliverer(
+            self, self.services.store, self.services.briefings, clock=self.clock,
+            rate=self.settings.send_rate, on_refused=self._on_refused,
+        )
+        await self.load_cogs()
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        self.jobs = Jobs(scheduler)
+        self.jobs.every("ingest", self.settings.poll_interval, self.ingest_round,
+                        first_run=self.clock())
+        self.jobs.every("alerts", self.settings.alert_interval, self.alert_round)
+        for schedule in await self.services.store.schedules.all():
+            self.jobs.set_briefing(schedule, self.briefing_round)
+        scheduler.start()
+        self._stack.callback(scheduler.shutdown, wait=False)
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            log.info("synced commands to the dev guild %s", self.settings.dev_guild_id)
+
+    async def on_ready(self) -> None:
+        # May fire more than once (reconnects): only idempotent work here.
+        log.info("connected as %s (%s)", self.user, self.user and self.user.id)
+        await self.catch_up_briefings()
+
+    async def catch_up_briefings(self) -> None:
+        now = self.clock()
+        for schedule in await self.services.store.schedules.all():
+            if missed(schedule, now):
+                log.info("sending the briefing missed in channel %s", schedule.channel_id)
+                await self.briefing_round(schedule.channel_id)
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+        await super().close()
+
+    # -- jobs ----------------------------------------------------------------------
+
+    async def ingest_round(self) -> None:
+        try:
+            report = await self.services.ingest.poll(operator_urls=self.settings.feed_urls())
+            log.info("ingest: added %s, duplicates %s, failed %s", report.added,
+                     report.duplicates, report.failed)
+            await self.notify_disabled_feeds(report)
+        except Exception:
+            log.exception("ingest round failed")
+        await self.alert_round()
+
+    async def alert_round(self) -> None:
+        try:
+            await self.alerts.plan_round()
+            await self.deliverer.send_pending()
+        except Exception:
+            log.exception("alert round failed")
+
+    async def briefing_round(self, channel_id: int) -> None:
+        try:
+            schedule = await self.services.store.schedules.get(channel_id)
+            if schedule is None or schedule.paused:
+                return
+            await self.services.briefings.plan_scheduled(schedule)
+            await self.deliverer.send_pending(purpose="briefing")
+        except Exception:
+            log.exception("briefing for channel %s failed", channel_id)
+
+    def reschedule(self, channel_id: int) -> None:
+        """Called by the briefing cog after a change, so the job matches the store."""
+        self.loop.create_task(self._reschedule(channel_id))
+
+    async def _reschedule(self, channel_id: int) -> None:
+        schedule = await self.services.store.schedules.get(channel_id)
+        if schedule is None:
+            self.jobs.remove_briefing(channel_id)
+        else:
+            self.jobs.set_briefing(schedule, self.briefing_round)
+
+    # -- notices -------------------------------------------------------------------
+
+    async def _on_refused(self, batch: Batch, reason: str) -> None:
+        """A channel refused a briefing: pause it and tell the guild's admins."""
+        if batch.purpose != "briefing" or batch.target_kind != "channel":
+            return
+        schedule = await self.services.store.schedules.get(batch.target_id)
+        if schedule is None:
+            return
+        await self.services.store.schedules.pause(batch.target_id, f"channel refused: {reason}")
+        self.jobs.remove_briefing(batch.target_id)
+        await self.tell_admins(
+            schedule.guild_id,
+            f"The daily briefing for <#{batch.target_id}> is paused: Discord refused the "
+            f"post ({reason}). Give the bot Send Messages and Embed Links there, then run "
+            "`/briefing schedule` again.",
+        )
+
+    async def notify_disabled_feeds(self, report) -> None:
+        for outcome in report.feeds:
+            if outcome.status != "disabled":
+                continue
+            for feed in await self.services.store.feeds.with_url(outcome.url):
+                if feed.guild_id and feed.notify_channel_id:
+                    await self.post_notice(feed.notify_channel_id,
+                                           f"Feed disabled: {feed.url} — {feed.last_error}")
+
+    async def tell_admins(self, guild_id: int, text: str) -> None:
+        """Tell a guild's admins: its system channel, else the owner by DM."""
+        guild = self.get_guild(guild_id)
+        target = guild.system_channel if guild else None
+        try:
+            if target is None and guild is not None and guild.owner_id:
+                owner = self.get_user(guild.owner_id) or await self.fetch_user(guild.owner_id)
+                target = owner.dm_channel or await owner.create_dm()
+            if target is not None:
+                await target.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.warning("could not tell guild %s admins: %s", guild_id, text)
+
+    async def post_notice(self, channel_id: int, text: str) -> None:
+        try:
+            channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
+            await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.warning("could not post a notice to channel %s", channel_id)
+
+
+async def run_bot(settings: Settings) -> int:
+    point_at(settings)
+    token = settings.discord_token.get_secret_value() if settings.discord_token else ""
+    async with SecBrief(settings) as bot:
+        await bot.start(token)
+    return 0
+
+
+async def sync_commands(settings: Settings, *, guild_id: int | None) -> int:
+    """`secbrief sync`: log in over REST only, register the commands, leave."""
+    point_at(settings)
+    token = settings.discord_token.get_secret_value() if settings.discord_token else ""
+    async with SecBrief(settings, sync_only=True) as bot:
+        await bot.login(token)  # runs setup_hook, which loads the cogs only
+        guild = discord.Object(id=guild_id) if guild_id else None
+        if guild:
+            bot.tree.copy_global_to(guild=guild)
+        synced = await bot.tree.sync(guild=guild)
+        where = f"to guild {guild_id}" if guild else "globally"
+        print(f"Synced {len(synced)} commands {where}.")
+    return 0

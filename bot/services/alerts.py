@@ -1,0 +1,52 @@
+"""Plan alerts: match new articles against subscriptions and record what to send.
+
+New articles are those above a cursor kept in the store. Matching, recording each
+(target, story) in the delivery ledger and moving the cursor happen in one
+transaction, so a crash either plans a round completely or not at all, and a second
+process (or a restart) can never plan the same stories again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+from storage.db import Transaction
+from storage.store import Store
+
+CURSOR = "alert_cursor"
+
+
+class AlertService:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def plan_round(self) -> list[int]:
+        """Plan one batch per target with new matching stories; returns the batch ids."""
+        store = self._store
+        async with Transaction(store.db):
+            last = await store.articles.max_id()
+            cursor = await store.meta.get(CURSOR)
+            if cursor is None:
+                # First run: start from now rather than alerting on the whole archive.
+                await store.meta.set(CURSOR, str(last))
+                return []
+            first = int(cursor) + 1
+            if last < first:
+                return []
+            by_target: dict[tuple[str, int], list[int]] = defaultdict(list)
+            for target_kind, target_id, story_id in await store.subscriptions.matches(first, last):
+                if story_id not in by_target[target_kind, target_id]:
+                    by_target[target_kind, target_id].append(story_id)
+            batches = []
+            now = self._clock()
+            for (target_kind, target_id), story_ids in sorted(by_target.items()):
+                batch = await store.deliveries.plan_in_transaction(
+                    "alert", target_kind, target_id, sorted(story_ids), now=now
+                )
+                if batch is not None:
+                    batches.append(batch)
+            await store.meta.set(CURSOR, str(last))
+        return batches

@@ -1,0 +1,140 @@
+"""Build every service once, from Settings; used by the CLI, the shell and the bot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+
+from bot.config import Settings
+from bot.intel.actor_tagging import ActorTagger
+from bot.intel.llm import LLMWriter
+from bot.news.analyse import init_worker
+from bot.news.fetch import Fetcher, FetchLimits, make_session
+from bot.services.actors import ActorService
+from bot.services.briefings import BriefingService
+from bot.services.catalogue import ensure_catalogue
+from bot.services.commentary import CommentaryService
+from bot.services.feeds import FeedService
+from bot.services.ingest import IngestService
+from bot.services.schedules import ScheduleService
+from bot.services.search import SearchService
+from bot.services.subscriptions import SubscriptionService
+from storage.store import Store
+from storage.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class LazyProcessPool(Executor):
+    """A process pool started on first use, so commands that never parse or extract
+    (lookups, searches) do not pay for spawning workers."""
+
+    def __init__(self, workers: int, tagger: ActorTagger | None) -> None:
+        self._workers = workers
+        self._tagger = tagger
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers, initializer=init_worker, initargs=(self._tagger,)
+            )
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    session: aiohttp.ClientSession
+    clock: Callable[[], datetime]
+    tagger: ActorTagger
+    commentary: CommentaryService
+    ingest: IngestService
+    briefings: BriefingService
+    actors: ActorService
+    search: SearchService
+    subscriptions: SubscriptionService
+    feeds: FeedService
+    schedules: ScheduleService
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        read_timeout=settings.fetch_timeout,
+        total_timeout=settings.fetch_timeout * 2,
+        max_bytes=settings.max_feed_bytes,
+        max_redirects=settings.max_redirects,
+        per_host=settings.per_host_limit,
+        total=settings.fetch_concurrency,
+    )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow
+) -> AsyncIterator[Services]:
+    store = await Store.open(settings.database)
+    limits = fetch_limits(settings)
+    session = make_session(limits, allow_private=settings.allow_private_feeds)
+    executor: LazyProcessPool | None = None
+    try:
+        tagger = await ensure_catalogue(store, settings)
+        if settings.workers > 0:
+            executor = LazyProcessPool(settings.workers, tagger)
+        llm = None
+        if settings.llm_enabled:
+            llm = LLMWriter(
+                session,
+                url=settings.llm_url or "",
+                model=settings.llm_model or "",
+                api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+                timeout=settings.llm_timeout,
+            )
+        commentary = CommentaryService(store, clock=clock, llm=llm)
+        fetcher = Fetcher(session, limits, allow_private=settings.allow_private_feeds)
+        yield Services(
+            settings=settings,
+            store=store,
+            session=session,
+            clock=clock,
+            tagger=tagger,
+            commentary=commentary,
+            ingest=IngestService(
+                store,
+                fetcher=fetcher,
+                commentary=commentary,
+                clock=clock,
+                executor=executor,
+                poll_interval=settings.poll_interval,
+                disable_after=settings.feed_disable_after,
+                fetch_pages=settings.fetch_pages,
+                tagger=tagger,
+            ),
+            briefings=BriefingService(store, clock=clock),
+            actors=ActorService(store, clock=clock),
+            search=SearchService(store),
+            subscriptions=SubscriptionService(
+                store, clock=clock, max_per_user=settings.max_subscriptions
+            ),
+            feeds=FeedService(
+                store, clock=clock, allow_private=settings.allow_private_feeds,
+                max_per_guild=settings.max_guild_feeds,
+            ),
+            schedules=ScheduleService(store, clock=clock),
+        )
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        await session.close()
+        await store.close()
