@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 
+from storage.actors import alias_key, name_key
+
 __all__ = [
     "COMMON_WORDS",
     "SCHEMES",
@@ -24,7 +26,7 @@ __all__ = [
 
 
 def _fold(name: str) -> str:
-    # NFKD splits "é" into "e" + a combining accent, which the isalnum() filter then drops;
+    # NFKD splits "é" into "e" + a combining accent, which the isalnum() filters then drop;
     # it also folds full-width and ligature forms onto plain letters.
     return unicodedata.normalize("NFKD", name)
 
@@ -35,19 +37,9 @@ def normalise_alias(name: str) -> str:
     "APT 29", "apt-29" and "APT29" share the key "apt29"; "Storm-0919" and "storm 0919" share
     "storm0919". Only separators are dropped — every letter and digit is kept in order, so
     distinct names such as APT2 and APT29 keep distinct keys. Non-Latin letters survive.
+    (The key is persisted, so the one implementation lives in storage.actors.)
     """
-    return "".join(ch for ch in _fold(name).casefold() if ch.isalnum())
-
-
-def name_key(name: str) -> str:
-    """Stricter key that keeps word breaks: "Threat Group-3390" → "threat group 3390".
-
-    Two names that share an alias key but not a name key ("Cold River", "COLDRIVER") may be
-    different actors; the catalogue and resolution treat such a match as weaker.
-    """
-    folded = _fold(name).casefold()
-    kept = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in folded)
-    return " ".join(kept.split())
+    return alias_key(name)
 
 
 def alias_key_cased(name: str) -> str:

@@ -31,10 +31,10 @@ import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from bot.intel.aliases import (
     COMMON_WORDS,
@@ -43,6 +43,7 @@ from bot.intel.aliases import (
     name_key,
     normalise_alias,
 )
+from storage.actors import Actor, ActorOverride
 
 __all__ = [
     "Actor",
@@ -57,45 +58,6 @@ __all__ = [
 MERGE_RULES_VERSION = 1
 
 _CLUSTER_FILES = ("threat-actor.json", "mitre-intrusion-set.json")
-
-
-@dataclass
-class Actor:
-    """One real-world actor, however many vendors' names it goes by."""
-
-    id: int | None
-    name: str  # canonical name (see _canonical_name for the rule)
-    aliases: list[str]  # every other name, one spelling per normalised key, sorted
-    country: str | None  # ISO 3166 alpha-2, e.g. "CN"
-    description: str
-    refs: list[str]
-    related: list[str]  # canonical names of loosely linked actors ("similar", "overlaps")
-    mitre_id: str | None  # live ATT&CK group id, e.g. "G0016"
-    origin: str  # "catalogue" | "operator"
-    schemes: dict[str, list[str]] = field(default_factory=dict)  # name + aliases by scheme
-
-    @property
-    def all_names(self) -> list[str]:
-        return [self.name, *self.aliases]
-
-
-@dataclass(frozen=True)
-class ActorOverride:
-    """One entry of the operator's overrides file (SECBRIEF_ACTORS_FILE).
-
-    kind "actor": amend the actor that `name` resolves to (add aliases and refs, replace
-    country/description when given), or add a new operator actor when it resolves to none.
-    kind "organisation": an organisation linked to `linked_actor` — never an actor itself.
-    """
-
-    kind: Literal["actor", "organisation"]
-    name: str
-    aliases: tuple[str, ...] = ()
-    country: str | None = None
-    description: str | None = None
-    refs: tuple[str, ...] = ()
-    linked_actor: str | None = None
-    where: str = ""  # "file:line" of the entry, for error messages
 
 
 class OverridesError(ValueError):
@@ -611,6 +573,7 @@ def _parse_entry(table: str, allowed: frozenset[str], entry: Any, where: str) ->
         return ActorOverride(
             kind="organisation", name=name, aliases=aliases, linked_actor=linked, where=where
         )
+    schemes = {n: classify_scheme(n) for n in (name, *aliases)}
     country = _opt_str(entry.get("country"), where, "country")
     if country is not None:
         if not re.fullmatch(r"[A-Za-z]{2}", country):
@@ -624,5 +587,6 @@ def _parse_entry(table: str, allowed: frozenset[str], entry: Any, where: str) ->
         description=_opt_str(entry.get("description"), where, "description"),
         refs=_str_list(entry.get("refs", []), where, "refs"),
         where=where,
+        schemes=schemes,
     )
 

@@ -94,7 +94,11 @@ def grounded_commentary(facts: StoryFacts) -> list[str]:
     for actor in facts.actors[:2]:
         sentences.append(_actor_sentence(actor))
     if facts.actors and facts.actors[0].summary:
-        sentences.append(f"{facts.actors[0].name}: {facts.actors[0].summary}")
+        lead = facts.actors[0]
+        summary = lead.summary
+        if not summary.lower().startswith(lead.name.lower()):
+            summary = f"{lead.name}, per the catalogue: {summary}"
+        sentences.append(summary)
     if facts.cves:
         names = [c.cve for c in facts.cves[:4]]
         more = f" and {len(facts.cves) - 4} more" if len(facts.cves) > 4 else ""

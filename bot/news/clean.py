@@ -64,6 +64,9 @@ _LINE = frozenset(
 _CELL = frozenset(("td", "th"))
 
 _SPACES_RE = re.compile(r"[ \t\f\v\r\n\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+_TAG_RE = re.compile(r"<[^>]*>")
+_HSPACE_RE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _MANY_NL_RE = re.compile(r"\n{3,}")
 _PARA_MARK = "\x00P"
 _LINE_MARK = "\x00L"
@@ -90,15 +93,14 @@ def html_to_text(html: str) -> str:
     """
     if not html or not html.strip():
         return ""
-    if "<" not in html:  # plain text, possibly with entities
-        return _normalise_lines(strip_invisible(_SPACES_RE.sub(" ", html_lib.unescape(html))))
+    if "<" not in html:  # no markup: plain text (maybe with entities); keep its lines
+        return _tidy(html_lib.unescape(html))
+    # lxml refuses str input that carries an encoding declaration.
+    html = _XML_DECL_RE.sub("", html, count=1)
     try:
         root = lxml_html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        try:
-            root = lxml_html.document_fromstring(html)
-        except (etree.ParserError, ValueError):
-            return _normalise_lines(strip_invisible(_SPACES_RE.sub(" ", html_lib.unescape(html))))
+    except (etree.ParserError, ValueError):  # nothing parseable: drop anything tag-like
+        return _tidy(html_lib.unescape(_TAG_RE.sub(" ", html)))
     root = _cleaner.clean_html(root)
 
     parts: list[str] = []
@@ -136,9 +138,14 @@ def html_to_text(html: str) -> str:
     text = _MARK_RUN_RE.sub(
         lambda m: "\n\n" if _PARA_MARK in m.group(0) else "\n", "".join(parts)
     )
-    text = strip_invisible(text)
-    # Collapse spaces inside lines (pre keeps its newlines but not trailing blanks).
-    text = "\n".join(re.sub(r"[ \t\u00a0]+", " ", line) for line in text.split("\n"))
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    """Strip invisible characters, collapse spaces within lines, trim the lines and
+    allow at most one blank line in a row."""
+    text = strip_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(_HSPACE_RE.sub(" ", line) for line in text.split("\n"))
     return _normalise_lines(text)
 
 

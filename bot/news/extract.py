@@ -9,7 +9,6 @@ input of any size.
 from __future__ import annotations
 
 import codecs
-import logging
 import re
 
 import charset_normalizer
@@ -26,8 +25,6 @@ _XML_ENCODING_RE = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-
 _XML_DECL_STR_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
 
-# trafilatura logs every page it finds nothing in; that is an expected outcome here.
-logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 
 def _codec(name: bytes | str) -> str | None:

@@ -84,6 +84,9 @@ _KNOWN_NS = {
 for _cls in (feedparser.api.StrictFeedParser, feedparser.api.LooseFeedParser):
     _cls.can_be_relative_uri = frozenset(_cls.can_be_relative_uri - {"id"})
 
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE\s+([\w:.-]+)([^\[>]*)(\[)?")
+_SUBSET_END_RE = re.compile(rb"\]\s*>")
+_SAFE_ENTITY_RE = re.compile(rb"""<!ENTITY\s+(\w+)\s+"(&#\w+;|[^&"%<]*)"\s*>""")
 _XML_DECL_RE = re.compile(rb"<\?xml\b[^>]*\?>")
 _DECL_ENCODING_RE = re.compile(rb"""\bencoding\s*=\s*["']([A-Za-z0-9._:-]*)["']""")
 _ROOT_RE = re.compile(rb"<([A-Za-z_][\w.:-]*)")
@@ -169,7 +172,13 @@ def _prepare(body: bytes, content_type: str | None) -> _Prepared:
         notes.append("XML declaration not at the start")
         data = m.group(0) + data[: m.start()] + data[m.end() :]
 
-    # 3. Without a BOM: keep the declared encoding (HTTP charset, else the XML
+    # 3. A DTD internal subset can define entities that expand exponentially
+    #    ("billion laughs"); feedparser's own DOCTYPE handling misses or mangles it.
+    data, dropped = _strip_doctype(data)
+    if dropped:
+        notes.append("DTD entity declarations ignored")
+
+    # 4. Without a BOM: keep the declared encoding (HTTP charset, else the XML
     #    declaration) when it decodes the bytes; otherwise UTF-8 if that decodes,
     #    else guess. Guessing needs the bytes transcoded, as feedparser cannot be told.
     if not transcoded:
@@ -197,6 +206,31 @@ def _prepare(body: bytes, content_type: str | None) -> _Prepared:
         data = _set_declared_utf8(data)
         content_type = _with_charset(content_type, "utf-8")
     return _Prepared(data, content_type, notes)
+
+
+def _strip_doctype(data: bytes) -> tuple[bytes, bool]:
+    """Remove a DOCTYPE that precedes the root element, internal subset included.
+
+    Entities declared as plain text or a single character reference are substituted
+    into the document; any other declaration (nested or external entities) is dropped.
+    Returns (data, whether a declaration was dropped).
+    """
+    m = _DOCTYPE_RE.search(data, 0, 65536)
+    if m is None or _ROOT_RE.search(data, 0, m.start()):
+        return data, False
+    if m.group(3):  # internal subset: up to "]" then ">"
+        close = _SUBSET_END_RE.search(data, m.end())
+        if close is None:
+            return data, False
+        subset, end = data[m.end() : close.start()], close.end()
+    else:
+        subset, end = b"", m.end() + (data[m.end() : m.end() + 1] == b">")
+    safe = dict(_SAFE_ENTITY_RE.findall(subset))
+    dropped = subset.count(b"<!ENTITY") > len(safe)
+    rest = data[end:]
+    if safe:
+        rest = re.sub(rb"&(\w+);", lambda r: safe.get(r.group(1), r.group(0)), rest)
+    return data[: m.start()] + rest, dropped
 
 
 def _with_charset(content_type: str | None, charset: str) -> str:
@@ -268,10 +302,11 @@ def _entry(e: feedparser.FeedParserDict, base_url: str) -> FeedEntry:
     if e.get("guidislink") and link == guid and not _URLISH_RE.match(link):
         link = ""  # a permalink guid that is no URL at all ("item-42") is no link
     url = _safe_url(link, base_url)
+    # dict.get: FeedParserDict's own lookup maps updated→published with a warning.
     published = (
-        _to_utc(e.get("published_parsed"))
-        or _to_utc(e.get("updated_parsed"))
-        or _to_utc(e.get("created_parsed"))
+        _to_utc(dict.get(e, "published_parsed"))
+        or _to_utc(dict.get(e, "updated_parsed"))
+        or _to_utc(dict.get(e, "created_parsed"))
     )
     summary = _as_html(e.get("summary_detail"), e.get("summary") or "")
     contents = [

@@ -22,6 +22,10 @@ def byline(item: BriefingItem) -> str:
     return " · ".join(parts)
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def listing(values: list[str], *, empty: str = "—", most: int = 8) -> str:
     if not values:
         return empty

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.render.common import MAX_POINTS, byline, day, listing, shorten
+from bot.render.common import MAX_POINTS, byline, day, listing, plural, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import BriefingItem
 from storage.models import ArticleRef, SearchHit
@@ -104,7 +104,8 @@ def actor_embed(profile: ActorProfile, *, chart_file: str | None = None) -> disc
             embed.add_field(name=safe(scheme, FIELD_NAME),
                             value=safe(", ".join(names), FIELD_VALUE), inline=True)
     if profile.total:
-        stored = (f"{profile.total} stories, first seen {day(profile.first_seen)}, "
+        stored = (f"{plural(profile.total, 'story', 'stories')}, "
+                  f"first seen {day(profile.first_seen)}, "
                   f"last seen {day(profile.last_seen)}")
         lines = "\n".join(article_line(a) for a in profile.articles)
         embed.add_field(name="In the store", value=safe(stored, FIELD_VALUE), inline=False)

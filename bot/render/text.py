@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render.common import MAX_POINTS, byline, day, listing, shorten
+from bot.render.common import MAX_POINTS, byline, day, listing, plural, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
 from storage.models import SearchHit
@@ -26,7 +26,8 @@ def briefing_text(briefing: Briefing) -> str:
             f"No new stories since {briefing.since:%Y-%m-%d %H:%M} UTC. "
             "Run `secbrief ingest --once` or `secbrief import PATH` to add some."
         )
-    header = f"Briefing — {len(briefing.items)} stories since {briefing.since:%Y-%m-%d %H:%M} UTC"
+    count = plural(len(briefing.items), "story", "stories")
+    header = f"Briefing — {count} since {briefing.since:%Y-%m-%d %H:%M} UTC"
     return "\n\n".join([header, *(story_text(item) for item in briefing.items)])
 
 
@@ -43,8 +44,7 @@ def actor_text(lookup: ActorLookup) -> str:
         org, linked = lookup.organisation
         lines.append(f"{org} is an organisation" + (f" linked to {linked}." if linked else "."))
     if lookup.mentions:
-        plural = "article" if lookup.mentions == 1 else "articles"
-        lines.append(f"The name appears in {lookup.mentions} stored {plural}: "
+        lines.append(f"The name appears in {plural(lookup.mentions, 'stored article')}: "
                      f"try `/search {lookup.query}`.")
     if lookup.suggestions:
         lines.append("Closest catalogue names: " + ", ".join(lookup.suggestions))
@@ -63,7 +63,8 @@ def profile_text(profile: ActorProfile) -> str:
         lines.append(f"Reference: {actor.refs[0]}")
     if profile.total:
         lines.append(
-            f"In the store: {profile.total} stories, first seen {day(profile.first_seen)}, "
+            f"In the store: {plural(profile.total, 'story', 'stories')}, "
+            f"first seen {day(profile.first_seen)}, "
             f"last seen {day(profile.last_seen)}"
         )
         lines += [f"  • {a.title} — {a.source}, {day(a.published_at)}"

@@ -29,6 +29,7 @@ CREATE TABLE actor_aliases (
     alias      TEXT NOT NULL,
     actor_id   INTEGER NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
     origin     TEXT NOT NULL DEFAULT 'catalogue' CHECK (origin IN ('catalogue', 'operator')),
+    scheme     TEXT NOT NULL DEFAULT '',          -- naming scheme: microsoft, mandiant, ...
     PRIMARY KEY (alias_norm, actor_id)
 ) WITHOUT ROWID;
 CREATE INDEX actor_aliases_actor ON actor_aliases (actor_id);

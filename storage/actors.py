@@ -1,0 +1,440 @@
+"""Threat actors: the merged catalogue, operator overrides and linked organisations.
+
+The records (`Actor`, `ActorOverride`) and the alias key format live here because the keys
+are persisted; `bot.intel` builds the records and re-exports them. Method signatures carry
+no SQLite types, so a PostgreSQL repository can stand in later.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.db import Transaction
+
+__all__ = [
+    "Actor",
+    "ActorOverride",
+    "ActorRepository",
+    "OverrideConflict",
+    "alias_key",
+    "name_key",
+]
+
+CATALOGUE_VERSION_KEY = "actors.catalogue_version"
+
+
+def alias_key(name: str) -> str:
+    """The stored lookup key of a name: case-, space-, punctuation- and accent-insensitive.
+
+    NFKD splits "é" into "e" + a combining accent, which the isalnum() filter drops; letters
+    and digits are all kept, in order, so "APT 29" = "apt-29" = "APT29" but APT2 ≠ APT29.
+    """
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name).casefold() if ch.isalnum())
+
+
+def name_key(name: str) -> str:
+    """A stricter key that keeps word breaks: "Threat Group-3390" → "threat group 3390".
+
+    Two names with one alias key but different name keys ("Cold River", "COLDRIVER") may
+    be different actors, so matches on the alias key alone count for less.
+    """
+    folded = unicodedata.normalize("NFKD", name).casefold()
+    kept = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in folded)
+    return " ".join(kept.split())
+
+
+@dataclass
+class Actor:
+    """One real-world actor, however many vendors' names it goes by."""
+
+    id: int | None
+    name: str  # canonical name
+    aliases: list[str]  # every other name, one spelling per alias key
+    country: str | None  # ISO 3166 alpha-2, e.g. "CN"
+    description: str
+    refs: list[str]
+    related: list[str]  # canonical names of loosely linked actors ("similar", "overlaps")
+    mitre_id: str | None  # live ATT&CK group id, e.g. "G0016"
+    origin: str  # "catalogue" | "operator"
+    schemes: dict[str, list[str]] = field(default_factory=dict)  # name + aliases by scheme
+
+    @property
+    def all_names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+
+@dataclass(frozen=True)
+class ActorOverride:
+    """One entry of the operator's overrides file (see bot.intel.catalogue.load_overrides).
+
+    kind "actor": amend the actor `name` resolves to (add aliases and refs; replace country
+    and description when given), or add an operator actor when it resolves to none.
+    kind "organisation": an organisation linked to `linked_actor`; never an actor itself.
+    """
+
+    kind: Literal["actor", "organisation"]
+    name: str
+    aliases: tuple[str, ...] = ()
+    country: str | None = None
+    description: str | None = None
+    refs: tuple[str, ...] = ()
+    linked_actor: str | None = None
+    where: str = ""  # "file:line" of the entry, for error messages
+    schemes: dict[str, str] = field(default_factory=dict)  # name/alias → naming scheme
+
+
+class OverrideConflict(ValueError):
+    """An override names an ambiguous or unknown actor; nothing was changed."""
+
+
+def _json_list(raw: str | None) -> list[Any]:
+    value = json.loads(raw) if raw else []
+    return value if isinstance(value, list) else []
+
+
+def _sort_names(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda s: (s.casefold(), s))
+
+
+class ActorRepository:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    # --- catalogue ------------------------------------------------------------------------
+
+    async def catalogue_version(self) -> str | None:
+        async with self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (CATALOGUE_VERSION_KEY,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def replace_catalogue(self, actors: list[Actor], *, version: str) -> None:
+        """Make the stored catalogue exactly `actors`; idempotent.
+
+        Rows are updated in place by canonical name, so ids (and the organisations and
+        operator aliases that point at them) survive a reload. Operator actors are kept;
+        catalogue actors that vanished are deleted with their aliases.
+        """
+        async with Transaction(self._db):
+            async with self._db.execute(
+                "SELECT id, name_norm FROM actors WHERE origin = 'catalogue'"
+            ) as cur:
+                existing = {row[1]: row[0] for row in await cur.fetchall()}
+            keep: set[int] = set()
+            alias_rows: list[tuple[str, str, int, str, str]] = []
+            for actor in actors:
+                key = alias_key(actor.name)
+                values = (
+                    actor.name,
+                    actor.country,
+                    actor.description,
+                    json.dumps(actor.refs),
+                    json.dumps(actor.related),
+                    actor.mitre_id,
+                    json.dumps(actor.schemes),
+                )
+                actor_id = existing.get(key)
+                if actor_id is None or actor_id in keep:
+                    cur = await self._db.execute(
+                        "INSERT INTO actors (name, country, description, refs, related,"
+                        " mitre_id, schemes, name_norm, origin)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'catalogue')",
+                        (*values, key),
+                    )
+                    actor_id = int(cur.lastrowid or 0)
+                else:
+                    await self._db.execute(
+                        "UPDATE actors SET name = ?, country = ?, description = ?, refs = ?,"
+                        " related = ?, mitre_id = ?, schemes = ? WHERE id = ?",
+                        (*values, actor_id),
+                    )
+                keep.add(actor_id)
+                scheme_of = {n: s for s, names in actor.schemes.items() for n in names}
+                seen: set[str] = set()
+                for n in actor.all_names:
+                    k = alias_key(n)
+                    if k and k not in seen:
+                        seen.add(k)
+                        alias_rows.append((k, n, actor_id, "catalogue", scheme_of.get(n, "")))
+            stale = [(i,) for i in existing.values() if i not in keep]
+            await self._db.executemany("DELETE FROM actors WHERE id = ?", stale)
+            await self._db.execute("DELETE FROM actor_aliases WHERE origin = 'catalogue'")
+            # An operator alias that the catalogue now lists too becomes a catalogue alias.
+            await self._db.executemany(
+                "INSERT INTO actor_aliases (alias_norm, alias, actor_id, origin, scheme)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (alias_norm, actor_id) DO UPDATE SET"
+                " alias = excluded.alias, origin = excluded.origin, scheme = excluded.scheme",
+                alias_rows,
+            )
+            await self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (CATALOGUE_VERSION_KEY, version),
+            )
+
+    # --- lookups --------------------------------------------------------------------------
+
+    async def get(self, actor_id: int) -> Actor | None:
+        found = await self._load([actor_id])
+        return found[0] if found else None
+
+    async def resolve(self, name: str) -> list[Actor]:
+        """Actors a name denotes: [] unknown, [one] resolved, two or more ambiguous.
+
+        An exact canonical-name match wins over other actors that merely list the name as
+        an alias ("Ember Bear" is Ember Bear even though Saint Bear lists it too); the
+        comparison keeps word breaks, so "COLDRIVER" does not single out "Cold River".
+        """
+        key = alias_key(name)
+        if not key:
+            return []
+        async with self._db.execute(
+            "SELECT DISTINCT actor_id FROM actor_aliases WHERE alias_norm = ?", (key,)
+        ) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        actors = await self._load(ids)
+        if len(actors) > 1:
+            exact = [a for a in actors if name_key(a.name) == name_key(name)]
+            if len(exact) == 1:
+                return exact
+        return actors
+
+    async def all_actors(self) -> list[Actor]:
+        async with self._db.execute("SELECT id FROM actors") as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        return await self._load(ids)
+
+    async def autocomplete(self, prefix: str, limit: int = 25) -> list[tuple[str, str]]:
+        """(alias, canonical name) pairs whose alias starts with `prefix` (by alias key).
+
+        A range scan on the actor_aliases primary key; an empty prefix lists canonical names.
+        """
+        limit = max(0, min(limit, 100))
+        key = alias_key(prefix)
+        if not key:
+            async with self._db.execute(
+                "SELECT name FROM actors ORDER BY name_norm LIMIT ?", (limit,)
+            ) as cur:
+                return [(row[0], row[0]) for row in await cur.fetchall()]
+        upper = key[:-1] + chr(ord(key[-1]) + 1)  # first key past every key with this prefix
+        async with self._db.execute(
+            "SELECT al.alias, a.name FROM actor_aliases AS al JOIN actors AS a"
+            " ON a.id = al.actor_id WHERE al.alias_norm >= ? AND al.alias_norm < ?"
+            " ORDER BY al.alias_norm, a.name_norm LIMIT ?",
+            (key, upper, limit),
+        ) as cur:
+            return [(row[0], row[1]) for row in await cur.fetchall()]
+
+    async def all_alias_names(self) -> list[str]:
+        """Every name and alias once (for fuzzy "did you mean" suggestions)."""
+        async with self._db.execute(
+            "SELECT alias FROM actor_aliases GROUP BY alias ORDER BY alias"
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def alias_index(self) -> dict[str, list[int]]:
+        """alias key → ids of the actors with that alias (two or more: ambiguous)."""
+        index: dict[str, list[int]] = {}
+        async with self._db.execute(
+            "SELECT alias_norm, actor_id FROM actor_aliases ORDER BY alias_norm, actor_id"
+        ) as cur:
+            for row in await cur.fetchall():
+                index.setdefault(row[0], []).append(row[1])
+        return index
+
+    async def alias_pairs(self) -> list[tuple[str, str]]:
+        """(alias as written, canonical name) for every alias, canonical names included;
+        what ActorTagger is built from."""
+        async with self._db.execute(
+            "SELECT al.alias, a.name FROM actor_aliases AS al JOIN actors AS a"
+            " ON a.id = al.actor_id ORDER BY al.alias_norm, a.name_norm"
+        ) as cur:
+            return [(row[0], row[1]) for row in await cur.fetchall()]
+
+    async def find_organisation(self, name: str) -> tuple[str, Actor | None] | None:
+        """(organisation name, linked actor) when `name` is an operator-listed organisation."""
+        key = alias_key(name)
+        if not key:
+            return None
+        async with self._db.execute(
+            "SELECT name, linked_actor_id FROM organisations WHERE name_norm = ?", (key,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        linked = await self.get(row[1]) if row[1] is not None else None
+        return row[0], linked
+
+    # --- operator overrides ---------------------------------------------------------------
+
+    async def apply_overrides(self, overrides: Sequence[ActorOverride]) -> None:
+        """Make the stored operator state exactly `overrides`; idempotent.
+
+        Call after every replace_catalogue (start-up does both). Earlier overrides that are
+        no longer listed are undone. Raises OverrideConflict, changing nothing, when an entry
+        names an ambiguous actor or an organisation's actor is unknown.
+        """
+        async with Transaction(self._db):
+            await self._db.execute(
+                "UPDATE actors SET op_country = NULL, op_description = NULL, op_refs = '[]'"
+            )
+            await self._db.execute("DELETE FROM actor_aliases WHERE origin = 'operator'")
+            await self._db.execute("DELETE FROM organisations")
+            async with self._db.execute(
+                "SELECT name_norm, id FROM actors WHERE origin = 'operator'"
+            ) as cur:
+                operator_ids = {row[0]: row[1] for row in await cur.fetchall()}
+            keep: set[int] = set()
+            for override in overrides:
+                if override.kind == "actor":
+                    keep.add(await self._apply_actor(override, operator_ids))
+            stale = [(i,) for i in operator_ids.values() if i not in keep]
+            await self._db.executemany("DELETE FROM actors WHERE id = ?", stale)
+            for override in overrides:
+                if override.kind == "organisation":
+                    await self._apply_organisation(override)
+
+    async def _apply_actor(self, override: ActorOverride, operator_ids: dict[str, int]) -> int:
+        # Operator aliases from before this call are gone, so this resolves against the
+        # catalogue and the entries applied so far.
+        matches = await self.resolve(override.name)
+        if len(matches) > 1:
+            names = ", ".join(a.name for a in matches)
+            raise OverrideConflict(
+                f"{override.where}: '{override.name}' is ambiguous ({names}); "
+                "use the actor's canonical name"
+            )
+        key = alias_key(override.name)
+        if matches and matches[0].origin == "catalogue":
+            actor_id = int(matches[0].id or 0)
+            await self._db.execute(
+                "UPDATE actors SET op_country = COALESCE(?, op_country),"
+                " op_description = COALESCE(?, op_description), op_refs = ? WHERE id = ?",
+                (
+                    override.country,
+                    override.description,
+                    json.dumps(await self._op_refs(actor_id) + list(override.refs)),
+                    actor_id,
+                ),
+            )
+        else:
+            actor_id = matches[0].id if matches else operator_ids.get(key)
+            if actor_id is None:
+                cur = await self._db.execute(
+                    "INSERT INTO actors (name, name_norm, origin) VALUES (?, ?, 'operator')",
+                    (override.name, key),
+                )
+                actor_id = int(cur.lastrowid or 0)
+                operator_ids[key] = actor_id
+            await self._db.execute(
+                "UPDATE actors SET op_country = COALESCE(?, op_country),"
+                " op_description = COALESCE(?, op_description), op_refs = ? WHERE id = ?",
+                (
+                    override.country,
+                    override.description,
+                    json.dumps(await self._op_refs(actor_id) + list(override.refs)),
+                    actor_id,
+                ),
+            )
+            await self._add_alias(override.name, actor_id, override)
+        for alias in override.aliases:
+            await self._add_alias(alias, actor_id, override)
+        return actor_id
+
+    async def _op_refs(self, actor_id: int) -> list[str]:
+        async with self._db.execute("SELECT op_refs FROM actors WHERE id = ?", (actor_id,)) as c:
+            row = await c.fetchone()
+        return _json_list(row[0] if row else None)
+
+    async def _add_alias(self, alias: str, actor_id: int, override: ActorOverride) -> None:
+        key = alias_key(alias)
+        if key:
+            await self._db.execute(
+                "INSERT OR IGNORE INTO actor_aliases (alias_norm, alias, actor_id, origin, scheme)"
+                " VALUES (?, ?, ?, 'operator', ?)",
+                (key, alias, actor_id, override.schemes.get(alias, "other")),
+            )
+
+    async def _apply_organisation(self, override: ActorOverride) -> None:
+        linked_name = override.linked_actor or ""
+        matches = await self.resolve(linked_name)
+        if len(matches) != 1:
+            problem = "is ambiguous" if matches else "is not a known actor"
+            raise OverrideConflict(
+                f"{override.where}: organisation '{override.name}': linked_actor "
+                f"'{linked_name}' {problem}"
+            )
+        for name in (override.name, *override.aliases):
+            key = alias_key(name)
+            if key:
+                await self._db.execute(
+                    "INSERT INTO organisations (name_norm, name, linked_actor_id, linked_actor)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (name_norm) DO UPDATE SET"
+                    " name = excluded.name, linked_actor_id = excluded.linked_actor_id,"
+                    " linked_actor = excluded.linked_actor",
+                    (key, override.name, matches[0].id, linked_name),
+                )
+
+    # --- reading rows into records --------------------------------------------------------
+
+    async def _load(self, ids: Iterable[int]) -> list[Actor]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        id_list = json.dumps(wanted)  # one parameter, expanded by json_each
+        async with self._db.execute(
+            "SELECT id, name, name_norm, COALESCE(op_country, country),"
+            " COALESCE(op_description, description), refs, op_refs, related, mitre_id,"
+            " origin, schemes FROM actors WHERE id IN (SELECT value FROM json_each(?))",
+            (id_list,),
+        ) as cur:
+            rows = await cur.fetchall()
+        async with self._db.execute(
+            "SELECT actor_id, alias, alias_norm, origin, scheme FROM actor_aliases"
+            " WHERE actor_id IN (SELECT value FROM json_each(?)) ORDER BY origin, alias",
+            (id_list,),
+        ) as cur:
+            alias_rows = await cur.fetchall()
+        names: dict[int, list[tuple[str, str, str, str]]] = {}
+        for row in alias_rows:
+            names.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
+        actors = [self._actor(row, names.get(row[0], [])) for row in rows]
+        actors.sort(key=lambda a: (a.name.casefold(), a.name, a.id or 0))
+        return actors
+
+    @staticmethod
+    def _actor(row: Any, alias_rows: list[tuple[str, str, str, str]]) -> Actor:
+        actor_id, name, name_norm = row[0], row[1], row[2]
+        schemes: dict[str, list[str]] = {
+            k: list(v) for k, v in (json.loads(row[10] or "{}") or {}).items()
+        }
+        aliases: dict[str, str] = {}
+        for alias, key, origin, scheme in alias_rows:  # catalogue rows come first
+            if key == name_norm or key in aliases:
+                continue
+            aliases[key] = alias
+            if origin == "operator":
+                schemes.setdefault(scheme or "other", []).append(alias)
+        if row[9] == "operator" and not any(name in v for v in schemes.values()):
+            scheme = next((r[3] for r in alias_rows if r[1] == name_norm), "") or "other"
+            schemes = {scheme: [name], **schemes}
+        refs = [*_json_list(row[5]), *_json_list(row[6])]
+        return Actor(
+            id=actor_id,
+            name=name,
+            aliases=_sort_names(aliases.values()),
+            country=row[3],
+            description=row[4] or "",
+            refs=list(dict.fromkeys(refs)),
+            related=_json_list(row[7]),
+            mitre_id=row[8],
+            origin=row[9],
+            schemes=schemes,
+        )
