@@ -1,0 +1,110 @@
+"""Alert planning and briefing building on a real store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.services.alerts import AlertService
+from bot.services.caller import Caller
+from bot.intel.commentary import grounded_commentary
+from bot.news.analyse import RawArticle
+from storage.db import Transaction
+
+ALICE = Caller(user_id=101, guild_id=9001)
+ADMIN = Caller(user_id=102, guild_id=9001, can_manage_guild=True)
+
+
+async def add(services, n: int, title: str, text: str, source: str = "Wire A", **kw) -> int:
+    raw = RawArticle(source=source, title=title, url=f"https://news.example/{n}", text=text,
+                     published_at=services.clock(), **kw)
+    article = await services.ingest._analyse(raw)
+    article_id = await services.ingest.store_article(article)
+    assert article_id is not None
+    return article_id
+
+
+async def test_alert_round_matches_alias_subscriptions_once(services):
+    alerts = AlertService(services.store, clock=services.clock)
+    await services.subscriptions.subscribe(ALICE, "actor", "Cozy Bear")
+    await services.subscriptions.subscribe(ALICE, "cve", "CVE-2024-3400")
+    await services.subscriptions.subscribe(ADMIN, "keyword", "hospital", channel_id=555)
+    assert await alerts.plan_round() == []  # the first round only sets the cursor
+    await add(services, 1, "Midnight Blizzard phishes diplomats",
+              "Microsoft said Midnight Blizzard sent phishing mail to embassies in Europe.")
+    await add(services, 2, "PAN-OS flaw exploited",
+              "Attackers exploit CVE-2024-3400 in firewalls; a hospital network was hit.")
+    await add(services, 3, "Unrelated story", "A vendor shipped a routine feature update.")
+    batches = await alerts.plan_round()
+    pending = {(b.target_kind, b.target_id): len(b.story_ids)
+               for b in await services.store.deliveries.pending(now=services.clock())}
+    assert len(batches) == 2
+    assert pending == {("user", 101): 2, ("channel", 555): 1}
+    assert await alerts.plan_round() == []  # nothing new: nothing planned twice
+
+
+async def test_alert_cursor_and_ledger_move_together(services):
+    """A second planner (another process) sees the cursor the first one committed."""
+    first = AlertService(services.store, clock=services.clock)
+    second = AlertService(services.store, clock=services.clock)
+    await services.subscriptions.subscribe(ALICE, "keyword", "ransomware")
+    await first.plan_round()
+    await add(services, 1, "Ransomware crew leaks data", "A ransomware crew leaked files.")
+    assert len(await first.plan_round()) == 1
+    assert await second.plan_round() == []
+
+
+async def test_briefing_groups_wire_copies_and_ranks(services):
+    text = ("Ivanti disclosed CVE-2025-0282, a flaw in Connect Secure VPN appliances that "
+            "attackers exploited before a patch. The company urged customers to update now. "
+            "Mandiant tied the intrusions to a China-nexus group it tracks as UNC5221.")
+    await add(services, 1, "Ivanti warns of exploited Connect Secure zero-day", text)
+    await add(services, 2, "Ivanti warns of exploited Connect Secure zero-day",
+              text, source="Wire B")
+    await add(services, 3, "Small update", "A vendor shipped a routine feature update today.")
+    briefing = await services.briefings.build(services.clock() - timedelta(hours=1))
+    assert len(briefing.items) == 2
+    top = briefing.items[0]
+    assert top.sources == ["Wire A", "Wire B"]
+    assert top.cves == ["CVE-2025-0282"]
+    assert top.key_points and top.why_it_matters
+    assert any("2 sources" in s for s in top.why_it_matters)
+
+
+async def test_scheduled_briefing_is_planned_once(services):
+    await services.schedules.set(ADMIN, 777, "08:00", "UTC")
+    await add(services, 1, "Story one", "Something happened to a vendor's product today.")
+    schedule = await services.store.schedules.get(777)
+    batch = await services.briefings.plan_scheduled(schedule)
+    assert batch is not None
+    schedule = await services.store.schedules.get(777)
+    assert schedule.last_sent_at == services.clock()
+    assert await services.briefings.plan_scheduled(schedule) is None
+
+
+async def test_commentary_sentences_come_from_facts(services):
+    await add(services, 1, "Volt Typhoon returns", "Volt Typhoon targeted utilities in Guam.")
+    services.clock.advance(days=2)
+    await add(services, 2, "Volt Typhoon hits routers",
+              "Volt Typhoon compromised end-of-life routers, said the FBI.")
+    briefing = await services.briefings.build(services.clock() - timedelta(hours=1))
+    item = briefing.items[0]
+    profile = (await services.store.actors.resolve("Volt Typhoon"))[0]
+    facts = await services.commentary.facts(await services.store.articles.get_story(item.story_id))
+    assert item.why_it_matters == grounded_commentary(facts)
+    first = item.why_it_matters[0]
+    # each claim is a stored fact: the actor's country and aliases from the catalogue,
+    # the count and the previous headline from the store
+    assert first.startswith(f"Volt Typhoon ({profile.country}")
+    assert "appears in 1 other story in the last 30 days" in first
+    assert '"Volt Typhoon returns"' in first
+
+
+async def test_transaction_rolls_back_on_error(services):
+    store = services.store
+    try:
+        async with Transaction(store.db):
+            await store.meta.set("probe", "1")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert await store.meta.get("probe") is None
