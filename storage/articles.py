@@ -35,6 +35,11 @@ def fts_query(text: str, *, any_word: bool = False) -> str | None:
     return (" OR " if any_word else " ").join(quoted)
 
 
+def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
+    """The four 16-bit bands of a (signed) 64-bit simhash, as migration 003 defines them."""
+    return tuple((simhash >> shift) & 0xFFFF for shift in (0, 16, 32, 48))  # type: ignore[return-value]
+
+
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -90,11 +95,13 @@ class ArticleRepository:
         cur = await db.execute(
             "INSERT OR IGNORE INTO articles (url, guid, import_key, feed_id, source, title, lead,"
             " text, published_at, fetched_at, key_points, commentary, refs, simhash,"
-            " content_hash, story_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " content_hash, story_id, band0, band1, band2, band3)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 a.url, a.guid, a.import_key, a.feed_id, a.source, a.title, a.lead, a.text,
                 published, to_db(now), json.dumps(a.key_points), json.dumps(a.commentary),
                 json.dumps(a.references), a.simhash, a.content_hash, story_id,
+                *simhash_bands(a.simhash),
             ),
         )
         if cur.rowcount == 0:
@@ -200,11 +207,11 @@ class ArticleRepository:
             return [row[0] for row in await cur.fetchall()]
 
     async def cluster_candidates(
-        self, *, since: datetime, actors: Sequence[str], cves: Sequence[str], recent: int = 200
+        self, *, since: datetime, actors: Sequence[str], cves: Sequence[str], simhash: int
     ) -> list[ClusterCandidate]:
         """What an incoming article could join: articles since ``since`` sharing an actor
-        or CVE, plus the newest ``recent`` articles (for near-duplicate text). Light rows:
-        no text is loaded."""
+        or CVE, and articles sharing a simhash band (possible near-duplicates). Light
+        rows: no text is loaded."""
         ids: list[int] = []
         tags = [("actor", a) for a in actors] + [("cve", c) for c in cves]
         for kind, value in tags[:20]:
@@ -215,10 +222,15 @@ class ArticleRepository:
                 (kind, value, to_db(since)),
             ) as cur:
                 ids.extend(row[0] for row in await cur.fetchall())
-        async with self._db.execute(
-            "SELECT id FROM articles ORDER BY id DESC LIMIT ?", (recent,)
-        ) as cur:
-            ids.extend(row[0] for row in await cur.fetchall())
+        if simhash:
+            b0, b1, b2, b3 = simhash_bands(simhash)
+            async with self._db.execute(
+                "SELECT id FROM articles WHERE band0 = ? UNION SELECT id FROM articles"
+                " WHERE band1 = ? UNION SELECT id FROM articles WHERE band2 = ?"
+                " UNION SELECT id FROM articles WHERE band3 = ? LIMIT 200",
+                (b0, b1, b2, b3),
+            ) as cur:
+                ids.extend(row[0] for row in await cur.fetchall())
         ids = list(dict.fromkeys(ids))
         found: dict[int, ClusterCandidate] = {}
         for start in range(0, len(ids), 500):

@@ -26,7 +26,7 @@ async def find_story(store: Store, article: NewArticle, *, now: datetime) -> int
         published_at=article.published_at,
     )
     candidates = await store.articles.cluster_candidates(
-        since=when - WINDOW, actors=article.actors, cves=article.cves
+        since=when - WINDOW, actors=article.actors, cves=article.cves, simhash=article.simhash
     )
     for candidate in candidates:
         other = StoryKey(
