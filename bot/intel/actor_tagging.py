@@ -35,9 +35,8 @@ from storage.actors import Actor
 
 __all__ = ["ActorTagger"]
 
-_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits; "_" separates like punctuation
 _SPLIT = re.compile(r"([^\W_]+)")
-_FIRST_WORD = re.compile(r"[^\W_]+")
 # Stripped from a chunk's ends before the quick look (quotes, brackets, sentence marks).
 _EDGE_PUNCT = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum()) + (
     "\u2018\u2019\u201c\u201d\u00ab\u00bb\u2026\u2013\u2014\u00b7\u2022"
@@ -104,12 +103,12 @@ class ActorTagger:
         spellings: dict[str, set[str]] = {}
         modes: dict[str, int] = {}
         lower_first: set[tuple[str, str]] = set()
-        kept: list[tuple[str, str]] = []
+        most_words = 1
         for alias, canonical in pairs:
-            kept.append((alias, canonical))
             key = normalise_alias(alias)
             if not key:
                 continue
+            most_words = max(most_words, len(_WORD.findall(alias)))
             first = _WORD.search(alias)
             if first and first.group()[0].islower():
                 lower_first.add((key, first.group()))
@@ -131,9 +130,7 @@ class ActorTagger:
             for key, first in lower_first
             if key in self._entries and first.lower() not in _SMALL_WORDS
         )
-        self._window = 1 + max(
-            (len(_WORD.findall(alias)) for alias, _ in kept), default=1
-        )
+        self._window = most_words + 1  # chunks an alias can span, and one to spare
 
     @classmethod
     def from_actors(cls, actors: Iterable[Actor]) -> ActorTagger:
@@ -144,47 +141,76 @@ class ActorTagger:
 
     def tag(self, text: str) -> list[str]:
         """Canonical names of the actors `text` names, in order of first mention."""
-        # Walk whitespace-separated chunks (str.split runs in C); only the few chunks that
-        # could start an alias get a closer, word-level look at a small window.
+        # Walk whitespace-separated chunks (str.split runs in C) with cheap tests inline;
+        # only chunks that could start an alias get a word-level look at a small window.
         found: dict[str, None] = {}
         chunks = text.split()
-        n, k = len(chunks), 0
-        while k < n:
-            k += self._scan(chunks, k, found) if self._may_start(chunks, k) else 1
+        prefixes, entries, lower_first = self._prefixes, self._entries, self._lower_first_words
+        # Most chunks are lower-case words ("the", "attackers,"), which start no alias
+        # unless the catalogue spells one so ("menuPass"); a comprehension drops them fast.
+        candidates = [
+            k
+            for k, chunk in enumerate(chunks)
+            if not chunk[0].islower()
+            or (
+                chunk in lower_first
+                if chunk.isalpha()
+                else not (core := chunk.rstrip(_EDGE_PUNCT)).isalpha() or core in lower_first
+            )
+        ]
+        resume = 0
+        for k in candidates:
+            if k < resume:
+                continue  # inside the previous match
+            chunk = chunks[k]
+            if chunk[0].islower():
+                # A lower-case initial counts only where the catalogue spells the alias so
+                # or the word has digits ("apt29").
+                if not chunk.isalpha():
+                    first = _WORD.match(chunk)
+                    word = first.group() if first else ""
+                    if not word or (word.isalpha() and word not in lower_first):
+                        continue
+            else:
+                core = chunk if chunk.isalpha() else chunk.strip(_EDGE_PUNCT)
+                if not core:
+                    continue
+                if core.isalpha():
+                    if core[0].islower() and core not in lower_first:
+                        continue
+                    key = core.lower() if core.isascii() else normalise_alias(core)
+                    if key not in entries and (
+                        key not in prefixes
+                        or not chunk.endswith(core)
+                        or not self._continues(key, chunks, k + 1)
+                    ):
+                        continue
+            resume = k + self._scan(chunks, k, found)
         return list(found)
 
-    def _may_start(self, chunks: list[str], k: int) -> bool:
-        chunk = chunks[k]
-        core = chunk if chunk.isalpha() else chunk.strip(_EDGE_PUNCT)
-        if not core.isalpha():
-            return bool(core)  # digits, inner punctuation, other scripts: look closely
-        if core[0].islower() and core not in self._lower_first_words:
-            return False  # "cozy bear": lower-case initials only where spelled so
-        key = _key(core)
-        if key in self._entries:
-            return True
-        if key not in self._prefixes or not chunk.endswith(core) or k + 1 >= len(chunks):
+    def _continues(self, key: str, chunks: list[str], k: int) -> bool:
+        """Could chunks[k] continue an alias that starts with `key` ("Flax" + "Typhoon")?"""
+        if k >= len(chunks):
             return False
-        # A longer alias needs the next chunk to continue it ("Flax" + "Typhoon").
-        nxt = chunks[k + 1]
+        nxt = chunks[k]
         if nxt.isalnum():
             return key + _key(nxt) in self._prefixes
-        first = _FIRST_WORD.match(nxt)
+        first = _WORD.match(nxt)
         return first is not None and key + _key(first.group()) in self._prefixes
 
     def _scan(self, chunks: list[str], k: int, found: dict[str, None]) -> int:
-        """Match aliases starting in chunks[k]; returns how many chunks to move on."""
-        window = chunks[k : k + self._window]
-        parts = _SPLIT.split(" ".join(window))  # separator, word, separator, …
-        words = parts[1::2]
-        starts: list[int] = []
-        pos = len(parts[0])
-        for idx, word in enumerate(words):
-            starts.append(pos)
-            pos += len(word) + len(parts[2 * idx + 2])
+        """Match aliases that start in chunks[k]; returns how many chunks to move on.
+
+        Words of later chunks are split off only while an alias could still continue.
+        """
+        parts = _SPLIT.split(chunks[k])  # separator, word, separator, …, separator
+        words, gaps = parts[1::2], parts[2::2]  # gaps[i]: the text after words[i]
+        chunk_of = [0] * len(words)
+        first_count, loaded = len(words), 1
         prefixes, entries = self._prefixes, self._entries
-        first_len, end_char, n, i = len(window[0]), 0, len(words), 0
-        while i < n and starts[i] < first_len:
+        last: int | None = None
+        i = 0
+        while i < first_count:
             key = _key(words[i])
             best: tuple[int, _Entry] | None = None
             j = i
@@ -192,29 +218,35 @@ class ActorTagger:
                 entry = entries.get(key)
                 if entry is not None and _case_ok(entry, words[i : j + 1]):
                     best = (j, entry)
-                if j + 1 >= n or parts[2 * j + 2] not in _JOINERS:
+                if j + 1 == len(words):
+                    # Continue into the next chunk only across bare whitespace.
+                    if gaps[j] or loaded >= self._window or k + loaded >= len(chunks):
+                        break
+                    more = _SPLIT.split(chunks[k + loaded])
+                    if more[0]:
+                        break
+                    gaps[j] = " "
+                    words += more[1::2]
+                    gaps += more[2::2]
+                    chunk_of += [loaded] * (len(more) // 2)
+                    loaded += 1
+                elif gaps[j] not in _JOINERS:
                     break
                 j += 1
                 key += _key(words[j])
             if best is None:
                 i += 1
                 continue
-            end, entry = best
-            self._record(entry, words[i : end + 1], found)
-            end_char = starts[end] + len(words[end])
-            i = end + 1
-        if end_char <= first_len:
+            last, entry = best
+            self._record(entry, words[i : last + 1], found)
+            i = last + 1
+        if last is None or chunk_of[last] == 0:
             return 1
-        # The last match ran into a later chunk: skip the chunks it covered, but look at
-        # the one it ended in again if more text follows there ("Cozy Bear/Turla").
-        covered, acc = 0, -1
-        for chunk in window:
-            acc += len(chunk) + 1
-            covered += 1
-            if acc >= end_char:
-                break
-        rest = window[covered - 1][len(window[covered - 1]) - (acc - end_char) :]
-        return covered if not rest.strip(_EDGE_PUNCT) else covered - 1
+        # The last match ran into a later chunk: move past it, but look at the chunk it
+        # ended in again when more words follow there ("Cozy Bear/Turla").
+        ended_in = chunk_of[last]
+        ends_chunk = last + 1 == len(words) or chunk_of[last + 1] != ended_in
+        return ended_in + 1 if ends_chunk else ended_in
 
     @staticmethod
     def _record(entry: _Entry, words: list[str], found: dict[str, None]) -> None:

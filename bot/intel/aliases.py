@@ -193,6 +193,15 @@ def suggest(name: str, candidates: list[str], limit: int = 5) -> list[str]:
     # WRatio rewards partial overlap, which suits "midnight" → "Midnight Blizzard"; the cutoff
     # keeps an unrelated word from being offered as a "closest name" at all.
     hits = process.extract(query, keys, scorer=fuzz.WRatio, limit=None, score_cutoff=60)
-    # Ties are broken by length difference then alphabetically, so the answer is deterministic.
-    hits.sort(key=lambda hit: (-round(hit[1], 3), abs(len(hit[0]) - len(query)), hit[0]))
+    # Ties go to the candidate with the same characters in another order (a transposed
+    # "APT92" means APT29), then the closer length, then alphabetical: deterministic.
+    letters = "".join(sorted(query))
+    hits.sort(
+        key=lambda hit: (
+            -round(hit[1], 3),
+            -fuzz.ratio(letters, "".join(sorted(hit[0]))),
+            abs(len(hit[0]) - len(query)),
+            hit[0],
+        )
+    )
     return [first_by_key[key] for key, _score, _index in hits[:limit]]

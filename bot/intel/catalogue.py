@@ -475,7 +475,22 @@ def load_catalogue(data_dir: Path | None = None) -> list[Actor]:
         actors[gi].related = sorted(names, key=str.casefold)
 
     actors.sort(key=lambda a: (a.name.casefold(), a.name, a.mitre_id or ""))
+    _make_names_unique(actors)
     return actors
+
+
+def _make_names_unique(actors: list[Actor]) -> None:
+    # Guards can keep two same-named entries apart (different G-numbers or countries);
+    # the store keys actors by canonical name, so qualify the later one: "X (G1234)".
+    seen: set[str] = set()
+    for actor in actors:
+        key = normalise_alias(actor.name)
+        if key in seen:
+            qualifier = actor.mitre_id or actor.country or str(len(seen))
+            old = actor.name
+            actor.name = f"{old} ({qualifier})"
+            actor.aliases = sorted({*actor.aliases, old}, key=lambda s: (s.casefold(), s))
+        seen.add(normalise_alias(actor.name))
 
 
 _RELATED_KINDS = frozenset(

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from bot.intel.cves import find_cves
-from bot.intel.fingerprint import STOPWORDS, title_tokens
+from bot.intel.fingerprint import STOPWORDS, stem, title_tokens
 from bot.intel.sentences import split_sentences
 
 MIN_CHARS = 40
@@ -50,7 +50,7 @@ _DEBRIS = re.compile(
 )
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_NUMBER = re.compile(r"(?<![A-Za-z-])\d[\d,.]*(?:%| ?(?:million|billion|GB|TB|MB))?")
+_NUMBER = re.compile(r"(?<![\w-])\d")  # a number of its own, not "APT29" or "CVE-…"
 _MONEY_PCT = re.compile(r"[$€£]\s?\d|\d\s?%|\b\d[\d,.]*\s?(?:million|billion)\b")
 _WEAK_START = re.compile(
     r"^(?:this|that|these|those|it|its|they|he|she|however|but|also|and|so|meanwhile)\b",
@@ -102,12 +102,25 @@ def _norm(s: str) -> str:
     return " ".join(_WORD.findall(s.lower()))
 
 
-def _boost_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    cleaned = sorted({t.strip() for t in terms if t and t.strip()}, key=len, reverse=True)
-    if not cleaned:
-        return None
-    alternation = "|".join(re.escape(t) for t in cleaned)
-    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w])", re.IGNORECASE)
+def _boost_terms(terms: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({t.strip().lower() for t in terms if t and t.strip()}, key=len,
+                        reverse=True))
+
+
+def _count_terms(low: str, terms: tuple[str, ...]) -> int:
+    """How many of ``terms`` occur in lower-cased ``low`` as whole words."""
+    hits = 0
+    for term in terms:
+        start = low.find(term)
+        while start != -1:
+            end = start + len(term)
+            before = low[start - 1] if start else " "
+            after = low[end] if end < len(low) else " "
+            if not (before.isalnum() or before in "_-") and not (after.isalnum() or after == "_"):
+                hits += 1
+                break
+            start = low.find(term, start + 1)
+    return hits
 
 
 def key_points(
@@ -124,36 +137,38 @@ def key_points(
     sentences = split_sentences(text or "")
     lead_sentences = split_sentences(lead or "")
     lead_norm = {_norm(s) for s in lead_sentences}
-    text_norm = {_norm(s) for s in sentences}
+    body = [(s, _norm(s)) for s in sentences]
+    text_norm = {n for _, n in body}
     # A lead that is not part of the body (feeds, imports) still competes, placed first.
-    ordered = [s for s in lead_sentences if _norm(s) not in text_norm] + sentences
+    ordered = [(s, n) for s, n in ((s, _norm(s)) for s in lead_sentences) if n not in text_norm]
+    ordered += body
     if not ordered:
         return []
 
     title_norm = _norm(title or "")
     title_words = title_tokens(title or "")
     title_set = _tokens(title or "")
-    boost = _boost_pattern(boost_terms)
+    boost = _boost_terms(boost_terms)
     total = len(ordered)
 
     scored: list[tuple[float, int, str, frozenset[str]]] = []
     seen_norm: set[str] = set()
-    for idx, raw in enumerate(ordered):
+    for idx, (raw, norm) in enumerate(ordered):
         s = raw.strip()
-        if len(s) < MIN_CHARS or is_debris(s) or s.endswith(":"):
+        if len(s) < MIN_CHARS or s.endswith(":") or norm in seen_norm or is_debris(s):
             continue
-        norm = _norm(s)
-        if norm in seen_norm or (title_norm and norm == title_norm):
+        if title_norm and norm == title_norm:
             continue
         seen_norm.add(norm)
-        toks = _tokens(s)
+        words = norm.split()
+        toks = frozenset(w for w in words if w not in STOPWORDS)
         if title_set and jaccard(toks, title_set) > 0.8:
             continue  # the title repeated as a sentence
         score = 0.0
         # Title overlap (stemmed): the sentence is about what the headline is about.
         if title_words:
-            overlap = len(title_tokens(s) & title_words) / len(title_words)
-            score += 3.0 * overlap
+            overlap = len({stem(w) for w in toks if len(w) > 1} & title_words)
+            score += 3.0 * overlap / len(title_words)
         cves = find_cves(s)
         if cves:
             score += 2.0 + 0.5 * min(len(cves) - 1, 2)
@@ -165,8 +180,7 @@ def key_points(
         if _MONEY_PCT.search(s):
             score += 0.3
         if boost:
-            hits = {m.group(0).lower() for m in boost.finditer(s)}
-            score += min(2.5 * len(hits), 5.0)
+            score += min(2.5 * _count_terms(s.lower(), boost), 5.0)
         if norm in lead_norm:
             score += 1.5
         score += 1.5 * (1.0 - idx / total)

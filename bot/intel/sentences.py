@@ -34,8 +34,6 @@ _OPENERS = frozenset((
 
 # Candidate boundary: terminal punctuation, closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"(?:\.{2,}|[.!?\u2026]+)[\"'\u201d\u2019)\]]*(?=\s+\S)")
-# Word (with inner dots, e.g. "U.S", "e.g") immediately before a full stop.
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.?$")
 # Bullet glyphs or list numbering at the start of a line ("1.", "2)", "-", "*", "•").
 _LIST_MARK = re.compile(r"^\s*(?:[-*\u2022\u2023\u25aa\u25cf\u2013\u2014>]+|\(?\d{1,3}[.)])\s+")
 # Inline bullets ("… patch now • CISA adds …").
@@ -79,50 +77,46 @@ def _split_line(line: str) -> list[str]:
     return parts
 
 
-def _next_word(line: str, pos: int) -> str:
-    rest = line[pos:].lstrip()
-    m = re.match(r"[\"'\u201c\u2018(\[]*([^\s]*)", rest)
-    return m.group(1) if m else ""
+_OPEN = "\"'\u201c\u2018(["
+_CLOSE = "\"'\u201d\u2019)]"
 
 
-def _starts_sentence(line: str, pos: int) -> bool:
-    rest = line[pos:].lstrip()
-    if not rest:
-        return False
-    c = rest[0]
-    if c.isupper() or c.isdigit() or c in "\"'\u201c\u2018([":
-        return True
-    # "iOS", "iPhone", "macOS", "vCenter": lower-case start but a brand-style capital.
-    word = _next_word(line, pos)
-    return c.islower() and any(ch.isupper() for ch in word[1:5])
+def _word_at(line: str, j: int) -> str:
+    k = line.find(" ", j)
+    return line[j:k if k != -1 else len(line)].lstrip(_OPEN)
 
 
 def _is_boundary(line: str, punct_start: int, end: int) -> bool:
-    if not _starts_sentence(line, end):
+    # What follows must be able to start a sentence.
+    n = len(line)
+    j = end
+    while j < n and line[j].isspace():
+        j += 1
+    if j >= n:
         return False
-    punct = line[punct_start:end].rstrip("\"'\u201d\u2019)]")
+    c = line[j]
+    starts = c.isupper() or c.isdigit() or c in _OPEN or (
+        # "iOS", "iPhone", "macOS", "vCenter": lower-case start but a brand-style capital.
+        c.islower() and any(ch.isupper() for ch in _word_at(line, j)[1:5])
+    )
+    if not starts:
+        return False
+    punct = line[punct_start:end].rstrip(_CLOSE)
     if not punct.endswith(".") or punct.endswith(".."):
         return True  # "!", "?", "…", "..." followed by a sentence start
-    before = line[max(0, punct_start - 60) : punct_start]
-    m = _WORD_BEFORE.search(before)
-    if not m:
-        return True  # after a digit, quote, bracket: "in 2024. The", "v1.2.3. Next"
-    word = m.group(1).rstrip(".")
-    if not word:
-        return True
-    # The full token before the dot must not continue a URL, path or domain.
-    token_start = before.rfind(" ") + 1
-    token = before[token_start:]
+    token = line[line.rfind(" ", 0, punct_start) + 1:punct_start]
     if "://" in token or "/" in token or "@" in token:
-        return True
+        return True  # the end of a URL, path or address, then a new sentence
+    word = token.lstrip(_OPEN).rstrip(".")
+    if not word or not all(ch.isalpha() or ch == "." for ch in word):
+        return True  # after a number or version: "in 2024. The", "v1.2.3. Next"
     low = word.lower()
     if low in _NEVER_END:
         return False
-    # Single-letter initial ("John F. Kennedy") or dotted acronym ("U.S", "a.k.a").
-    dotted = "." in word
     if len(word) == 1 and word.isupper():
-        return False
-    if low in _MAYBE_END or (dotted and all(len(p) <= 2 for p in word.split("."))):
-        nxt = _next_word(line, end).lower().strip(",;:")
-        return nxt in _OPENERS
+        return False  # an initial: "John F. Kennedy"
+    # Dotted acronyms ("U.S", "a.k.a") and company suffixes end a sentence only when a
+    # typical sentence opener follows.
+    if low in _MAYBE_END or ("." in word and all(len(p) <= 2 for p in word.split("."))):
+        return _word_at(line, j).lower().strip(",;:") in _OPENERS
     return True

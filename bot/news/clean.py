@@ -55,7 +55,6 @@ _PARA = frozenset(
         "hr", "details", "summary",
     )
 )
-
 _LINE = frozenset(
     (
         "br", "li", "dt", "dd", "div", "tr", "caption", "figcaption", "form", "fieldset", "legend",
@@ -167,14 +166,12 @@ _SOCIAL = frozenset(
         "tweet", "pin", "it", "hacker", "news", "flipboard", "pocket", "messenger", "sms", "mail",
     )
 )
-
 _STOPWORDS = frozenset(
     (
         "of", "the", "a", "an", "and", "or", "to", "in", "on", "for", "by", "with", "at", "from",
         "as", "is", "are", "was", "be", "it", "this", "that", "its", "into",
     )
 )
-
 
 # Lines dropped when the whole line matches (case-insensitive, after trimming).
 _WHOLE_LINE = re.compile(
@@ -240,24 +237,24 @@ def strip_debris(text: str) -> str:
     in_credits = False
     for raw in text.split("\n"):
         line = raw.strip()
-        if in_credits:
-            if not line:
+        if not line:
+            if not in_credits:  # blank lines inside a credits block go with it
+                out.append("")
+            continue
+        # "…https://credit.example/xFeatured Image": a caption glued to the line.
+        unglued = _FEATURED_SUFFIX.sub("", line)
+        glued = unglued != line
+        if glued:
+            if not unglued or _is_credit_line(unglued):
                 continue
-            line = _FEATURED_SUFFIX.sub("", line)
-            if not line or _is_credit_line(line):
+            line = unglued
+        if in_credits:
+            if _is_credit_line(line):
                 continue
             in_credits = False
-        if not line:
-            out.append("")
-            continue
         if _IMAGE_SOURCE_HEAD.match(line):
             in_credits = True
             continue
-        stripped = _FEATURED_SUFFIX.sub("", line)
-        if stripped != line:
-            if not stripped or _is_credit_line(stripped):
-                continue
-            line = stripped
         if (
             _WHOLE_LINE.match(line)
             or (_PROMPT.match(line) and len(line) <= 300)
@@ -265,5 +262,5 @@ def strip_debris(text: str) -> str:
             or _is_stray_fragment(line)
         ):
             continue
-        out.append(raw.rstrip())
+        out.append(line if glued else raw.rstrip())
     return _MANY_NL_RE.sub("\n\n", "\n".join(out)).strip()

@@ -54,10 +54,18 @@ class FetchResult:
     last_modified: str | None
     content_type: str | None
     not_modified: bool
+    # True when every redirect on the way was permanent (301/308): the caller may
+    # store `url` as the feed's new address.
+    moved_permanently: bool = False
 
 
 class FetchError(Exception):
-    """A fetch that failed; `str(err)` is a short human reason."""
+    """A fetch that failed; `str(err)` is a short human reason.
+
+    `url` is the URL that failed (a redirect target when the chain got that far),
+    `status` the HTTP status if there was a response, `retry_after` the seconds a
+    429/503 asked to wait.
+    """
 
     def __init__(
         self,
@@ -193,6 +201,7 @@ class Fetcher:
         deadline: float | None = None
         seen: set[str] = set()
         current = url
+        permanent = True
         for hop in range(limits.max_redirects + 1):
             seen.add(current)
             await self._checked(current)
@@ -209,8 +218,10 @@ class Fetcher:
                         current, f"timed out after {_fmt_seconds(limits.total_timeout)}"
                     ) from None
             if isinstance(outcome, FetchResult):
+                outcome.moved_permanently = hop > 0 and permanent
                 return outcome
-            nxt = outcome
+            status, nxt = outcome
+            permanent = permanent and status in (301, 308)
             if nxt in seen:
                 raise FetchError(current, f"redirect loop at {nxt}")
             if hop == limits.max_redirects:
@@ -220,14 +231,17 @@ class Fetcher:
 
     async def _checked(self, url: str) -> None:
         try:
-            await self.check_hop(url)
-        except UnsafeURLError as exc:
+            async with asyncio.timeout(self.limits.connect_timeout):  # DNS can hang
+                await self.check_hop(url)
+        except (UnsafeURLError, HostResolutionError) as exc:
             raise FetchError(url, str(exc)) from None
-        except HostResolutionError as exc:
-            raise FetchError(url, str(exc)) from None
+        except TimeoutError:
+            raise FetchError(url, f"DNS lookup for {_host_key(url)} timed out") from None
 
-    async def _one_hop(self, url: str, headers: dict[str, str]) -> FetchResult | str:
-        """One request: a FetchResult, or the absolute URL a redirect points to."""
+    async def _one_hop(
+        self, url: str, headers: dict[str, str]
+    ) -> FetchResult | tuple[int, str]:
+        """One request: a FetchResult, or (status, absolute URL) for a redirect."""
         limits = self.limits
         try:
             async with self.session.get(
@@ -246,14 +260,16 @@ class Fetcher:
                     if not location:
                         raise FetchError(url, f"HTTP {status} redirect without Location",
                                          status=status)
-                    return urljoin(url, location.strip())
-                if status == 304:
+                    return status, urljoin(url, location.strip())
+                if status == 304:  # validators may be omitted: keep the ones we sent
                     return FetchResult(
                         url=url,
                         status=304,
                         body=None,
-                        etag=resp.headers.get("ETag"),
-                        last_modified=resp.headers.get("Last-Modified"),
+                        etag=resp.headers.get("ETag") or headers.get("If-None-Match"),
+                        last_modified=(
+                            resp.headers.get("Last-Modified") or headers.get("If-Modified-Since")
+                        ),
                         content_type=resp.headers.get("Content-Type"),
                         not_modified=True,
                     )
@@ -283,6 +299,8 @@ class Fetcher:
             if isinstance(refused, RefusedAddressError):
                 raise FetchError(url, str(refused)) from None
             raise FetchError(url, f"cannot resolve host {_host_key(url)}") from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise FetchError(url, f"TLS certificate error: {exc.certificate_error}") from None
         except aiohttp.ClientConnectorError as exc:
             raise FetchError(url, f"cannot connect to {exc.host}:{exc.port}: "
                                   f"{exc.os_error.strerror or exc.os_error}") from None

@@ -87,7 +87,7 @@ for _cls in (feedparser.api.StrictFeedParser, feedparser.api.LooseFeedParser):
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE\s+([\w:.-]+)([^\[>]*)(\[)?")
 _SUBSET_END_RE = re.compile(rb"\]\s*>")
 _SAFE_ENTITY_RE = re.compile(rb"""<!ENTITY\s+(\w+)\s+"(&#\w+;|[^&"%<]*)"\s*>""")
-_XML_DECL_RE = re.compile(rb"<\?xml\b[^>]*\?>")
+_XML_DECL_RE = re.compile(rb"<\?xml\s[^>]*\?>")  # not <?xml-stylesheet …?>
 _DECL_ENCODING_RE = re.compile(rb"""\bencoding\s*=\s*["']([A-Za-z0-9._:-]*)["']""")
 _ROOT_RE = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _PREFIX_USE_RE = re.compile(rb"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[\w.-]+\s*=")
@@ -185,7 +185,18 @@ def _prepare(body: bytes, content_type: str | None) -> _Prepared:
         m = _XML_DECL_RE.match(data)
         decl = _DECL_ENCODING_RE.search(m.group(0)) if m else None
         declared = decl.group(1).decode("ascii", "replace") if decl else None
-        if _codec(header_charset):
+        header_enc = _codec(header_charset)
+        if (
+            header_enc not in (None, "utf-8")
+            and _codec(declared) == "utf-8"
+            and not data.isascii()
+            and _decodes(data, "utf-8")
+        ):
+            # A server default (charset=ISO-8859-1) contradicting a document that says
+            # and is UTF-8: believe the document.
+            notes.append(f"HTTP charset {header_charset!r} contradicts the document")
+            transcoded = True
+        elif header_enc:
             declared = header_charset
         enc = _codec(declared)
         if declared and enc is None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.news.canonical import canonical_url
-from bot.news.ssrf import UnsafeURLError, check_url
+from bot.news.ssrf import HostResolutionError, UnsafeURLError, check_url
 from bot.services.caller import Caller
 from bot.services.errors import UserError
 from storage.models import Feed
@@ -52,6 +52,8 @@ class FeedService:
             await check_url(url, allow_private=self._allow_private)
         except UnsafeURLError as exc:
             raise UserError(f"Refused: {exc}") from exc
+        except HostResolutionError as exc:
+            raise UserError(f"Cannot resolve that feed's host ({exc}); check the URL.") from exc
         if await self._store.feeds.count_for_guild(guild_id) >= self._max:
             raise UserError(f"This server has {self._max} feeds, the most allowed; remove one.")
         feed, _ = await self._store.feeds.ensure(

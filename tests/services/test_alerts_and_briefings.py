@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.services.alerts import AlertService
-from bot.services.caller import Caller
 from bot.intel.commentary import grounded_commentary
 from bot.news.analyse import RawArticle
+from bot.services.alerts import AlertService
+from bot.services.caller import Caller
 from storage.db import Transaction
 
 ALICE = Caller(user_id=101, guild_id=9001)

@@ -24,7 +24,8 @@ async def test_actor_subscription_stores_the_canonical_actor(services):
 
 async def test_each_kind_is_normalised(services):
     subs = services.subscriptions
-    assert (await subs.subscribe(ALICE, "cve", "cve-2024-3400")).subscription.value == "CVE-2024-3400"
+    cve = await subs.subscribe(ALICE, "cve", "cve-2024-3400")
+    assert cve.subscription.value == "CVE-2024-3400"
     assert (await subs.subscribe(ALICE, "vendor", "fortinet")).subscription.value == "Fortinet"
     assert (await subs.subscribe(ALICE, "keyword", "Ransomware")).subscription.value == "ransomware"
     assert (await subs.subscribe(ALICE, "source", "BleepingComputer")).subscription.value == (

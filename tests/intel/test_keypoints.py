@@ -1,0 +1,189 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.intel.keypoints import _tokens, is_debris, jaccard, key_points, trim
+from bot.intel.sentences import split_sentences
+from tests.fixtures.make_corpus import make_articles
+
+ROOT = Path(__file__).parents[2]
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+FILLER = [
+    "The company said its investigation into the incident is continuing with outside help.",
+    "Customers were told to review their configuration and enable multi-factor login.",
+    "The advisory describes the weakness as an improper access control problem in the portal.",
+    "Security teams were asked to look for unusual administrator sessions in their logs.",
+    "A spokesperson said the company takes the security of its customers very seriously.",
+    "The researchers published a technical write-up describing the exploitation chain.",
+    "Several managed service providers said they had already applied the mitigation.",
+    "Officials declined to say which government agencies had been affected by the breach.",
+    "The vendor thanked the researchers for reporting the weakness through its program.",
+    "Industry groups have repeatedly warned about the risks posed by exposed portals.",
+    "The attackers appear to have chosen their victims carefully over several months.",
+    "Analysts expect further disclosures once the forensic work is complete next month.",
+]
+
+
+def _assert_properties(points: list[str], text: str, title: str) -> None:
+    sentences = [trim(s) for s in split_sentences(text)]
+    # Every point is a sentence of the text, in the text's order.
+    positions = [sentences.index(p) for p in points]
+    assert positions == sorted(positions)
+    for p in points:
+        assert 40 <= len(p) <= 300
+        assert not is_debris(p)
+        assert p.lower() != title.lower()
+    for i, a in enumerate(points):
+        for b in points[i + 1:]:
+            assert jaccard(_tokens(a), _tokens(b)) <= 0.6
+
+
+def test_generated_articles_yield_three_to_six_clean_points() -> None:
+    for art in make_articles(60, seed=11):
+        points = key_points(art["title"], art["text"], boost_terms=art["actors"] + art["cves"])
+        assert 3 <= len(points) <= 6, art["title"]
+        _assert_properties(points, art["text"], art["title"])
+
+
+def test_debris_never_becomes_a_point() -> None:
+    text = "\n".join([
+        "Listen to this Post",
+        "of the",
+        FILLER[0],
+        "Image Source: OpenAI: https://craiyon.com",
+        "Undercode AI DI v2: https://ai.undercode.helpFeatured Image",
+        FILLER[1],
+        "Share this article on social media",
+        "Subscribe to our newsletter for weekly updates in your inbox",
+        "Featured Image",
+        FILLER[2],
+        "Reported By: Securityweek.com",
+        FILLER[3],
+        "https://www.example.com/a-very-long-link/that-goes-on-and-on-and-on",
+    ])
+    points = key_points("Portal flaw", text)
+    assert len(points) == 3
+    assert set(points) <= set(FILLER[:4])
+    for p in points:
+        assert "http" not in p and "Listen" not in p and "Image" not in p
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Listen to this Post", "of the", "and", "Featured Image", "Image Source:",
+     "OpenAI: https://craiyon.com", "https://example.com", "What Undercode Say:",
+     "References:", "Reported By: Securityweek.com", "Read more: other story",
+     "© 2025 Example Media. All rights reserved.", ""],
+)
+def test_is_debris(line: str) -> None:
+    assert is_debris(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Reported by researchers at Acme, the flaw is serious.", "Of the 40 victims, 12 paid.",
+     "See the advisory for CVE-2024-3400 details and workarounds."],
+)
+def test_is_not_debris(line: str) -> None:
+    assert not is_debris(line)
+
+
+def test_boost_terms_are_preferred() -> None:
+    actor = "Flax Typhoon used the same access to stage further attacks on the network."
+    sentences = [*FILLER[:9], actor, *FILLER[9:]]
+    text = " ".join(sentences)
+    plain = key_points("Portal breach", text)
+    boosted = key_points("Portal breach", text, boost_terms=["Flax Typhoon"])
+    assert actor not in plain
+    assert actor in boosted
+    assert 3 <= len(boosted) <= 6
+
+
+def test_cve_and_number_sentences_are_preferred() -> None:
+    cve = "The flaw is tracked as CVE-2025-12345 and was added to the catalog quickly."
+    text = " ".join([*FILLER[:10], cve, *FILLER[10:]])
+    assert cve in key_points("Portal breach", text)
+
+
+def test_title_words_and_lead_are_preferred() -> None:
+    about = "The ransomware hospital attack disrupted emergency services in three states."
+    text = " ".join([*FILLER[:10], about, *FILLER[10:]])
+    assert about in key_points("Ransomware attack on hospital", text)
+    lead = "A separate lead paragraph that summarises the whole incident in one go."
+    points = key_points("Portal breach", " ".join(FILLER), lead=lead)
+    assert points[0] == lead  # not in the body: competes as the first sentence
+
+
+def test_title_repeated_in_body_is_dropped() -> None:
+    title = "Attackers Exploit Portal Flaw to Breach Government Agencies Worldwide"
+    text = title + ". " + " ".join(FILLER[:6])
+    points = key_points(title, text)
+    assert all("Attackers Exploit Portal" not in p for p in points)
+
+
+def test_near_duplicates_are_dropped() -> None:
+    a = "Attackers exploited the portal flaw to breach at least 40 government agencies."
+    b = "Attackers exploited the portal flaw to breach at least 40 government agencies worldwide."
+    points = key_points("Portal flaw", " ".join([a, b, *FILLER[:6]]))
+    assert not (a in points and b in points)
+    assert a in points or b in points
+
+
+def test_long_sentences_are_trimmed_at_a_word_boundary() -> None:
+    long = "The attackers " + "moved laterally through the network and " * 12 + "stole data."
+    points = key_points("Network breach", " ".join([long, *FILLER[:3]]))
+    trimmed = [p for p in points if p.startswith("The attackers")]
+    assert trimmed
+    assert len(trimmed[0]) <= 300 and trimmed[0].endswith("\u2026")
+    assert long.startswith(trimmed[0][:-1])
+    assert trimmed[0][-2] != " "
+
+
+def test_short_fragments_are_dropped_and_few_sentences_give_few_points() -> None:
+    text = "Too short. Also short!\n" + FILLER[0] + "\n" + FILLER[1]
+    assert key_points("Something", text) == FILLER[:2]
+    assert key_points("Something", "") == []
+    assert key_points("Something", "Listen to this Post\nFeatured Image") == []
+
+
+def test_n_min_and_n_max_are_respected() -> None:
+    text = " ".join(FILLER)
+    assert len(key_points("x", text, n_min=1, n_max=2)) == 2
+    assert len(key_points("x", text, n_min=5, n_max=6)) >= 5
+
+
+def test_deterministic_across_processes() -> None:
+    art = make_articles(1, seed=21)[0]
+    code = (
+        "import json, sys; from bot.intel.keypoints import key_points; "
+        "a = json.load(sys.stdin); "
+        "print(json.dumps(key_points(a['title'], a['text'], boost_terms=a['actors'])))"
+    )
+    payload = json.dumps({"title": art["title"], "text": art["text"], "actors": art["actors"]})
+    outputs = set()
+    for seed in ("3", "4"):
+        res = subprocess.run(
+            [sys.executable, "-c", code], input=payload, capture_output=True, text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT, check=True,
+        )
+        outputs.add(res.stdout)
+    assert len(outputs) == 1
+    assert json.loads(outputs.pop()) == key_points(
+        art["title"], art["text"], boost_terms=art["actors"]
+    )
+
+
+def test_seed_article_key_points() -> None:
+    seed = next(SEEDS.glob("*.txt"), None)
+    assert seed is not None, f"seed article missing under {SEEDS}"
+    raw = seed.read_text(encoding="utf-8")
+    title = raw.splitlines()[0]
+    points = key_points(title, raw, boost_terms=["Flax Typhoon", "Salt Typhoon"])
+    assert 3 <= len(points) <= 6
+    _assert_properties(points, raw, title)
+    assert any("Flax Typhoon" in p for p in points)
