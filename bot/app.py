@@ -8,6 +8,7 @@ import pkgutil
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from typing import Any
 
 import discord
 import yarl
@@ -26,6 +27,7 @@ from storage.models import Batch
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def point_at(settings: Settings) -> None:
@@ -83,7 +85,10 @@ class SecBrief(commands.Bot):
         *,
         clock: Callable[[], datetime] = utcnow,
         sync_only: bool = False,
+        **options: Any,
     ) -> None:
+        """``clock`` dates what the bot stores and plans (the scheduler keeps real time);
+        ``options`` go to discord.py (tests pass e.g. guild_ready_timeout)."""
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -92,6 +97,7 @@ class SecBrief(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=SecBriefTree,
             help_command=None,
+            **options,
         )
         self.settings = settings
         self.clock = clock
@@ -121,15 +127,16 @@ class SecBrief(commands.Bot):
             rate=self.settings.send_rate, on_refused=self._on_refused,
         )
         await self.load_cogs()
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        self.jobs = Jobs(scheduler)
+        self.jobs = Jobs(AsyncIOScheduler(timezone=UTC))
+        # The scheduler runs on real time whatever the injected clock says.
         self.jobs.every("ingest", self.settings.poll_interval, self.ingest_round,
-                        first_run=self.clock())
+                        first_run=datetime.now(UTC))
         self.jobs.every("alerts", self.settings.alert_interval, self.alert_round)
         for schedule in await self.services.store.schedules.all():
             self.jobs.set_briefing(schedule, self.briefing_round)
-        scheduler.start()
-        self._stack.callback(scheduler.shutdown, wait=False)
+        self.jobs.scheduler.start()
+        # Closed first (a stack unwinds in reverse): no round may outlive the store.
+        self._stack.push_async_callback(self.jobs.shutdown)
         if self.settings.dev_guild_id:
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -137,9 +144,11 @@ class SecBrief(commands.Bot):
             log.info("synced commands to the dev guild %s", self.settings.dev_guild_id)
 
     async def on_ready(self) -> None:
-        # May fire more than once (reconnects): only idempotent work here.
+        # May fire more than once (reconnects): only idempotent work here. The catch-up
+        # runs as a scheduler job, so shutdown waits for it like any other round.
         log.info("connected as %s (%s)", self.user, self.user and self.user.id)
-        await self.catch_up_briefings()
+        if not self.sync_only:
+            self.jobs.once("catch-up", self.catch_up_briefings)
 
     async def catch_up_briefings(self) -> None:
         now = self.clock()
@@ -181,11 +190,8 @@ class SecBrief(commands.Bot):
         except Exception:
             log.exception("briefing for channel %s failed", channel_id)
 
-    def reschedule(self, channel_id: int) -> None:
+    async def reschedule(self, channel_id: int) -> None:
         """Called by the briefing cog after a change, so the job matches the store."""
-        self.loop.create_task(self._reschedule(channel_id))
-
-    async def _reschedule(self, channel_id: int) -> None:
         schedule = await self.services.store.schedules.get(channel_id)
         if schedule is None:
             self.jobs.remove_briefing(channel_id)
@@ -219,23 +225,34 @@ class SecBrief(commands.Bot):
                     await self.post_notice(feed.notify_channel_id,
                                            f"Feed disabled: {feed.url} — {feed.last_error}")
 
-    async def tell_admins(self, guild_id: int, text: str) -> None:
-        """Tell a guild's admins: its system channel, else the owner by DM."""
+    async def tell_admins(self, guild_id: int, text: str) -> bool:
+        """Tell a guild's admins: in its system channel, else (none, or it refuses too)
+        by DM to the owner. Returns whether a notice went out."""
         guild = self.get_guild(guild_id)
-        target = guild.system_channel if guild else None
-        try:
-            if target is None and guild is not None and guild.owner_id:
-                owner = self.get_user(guild.owner_id) or await self.fetch_user(guild.owner_id)
-                target = owner.dm_channel or await owner.create_dm()
-            if target is not None:
-                await target.send(text, allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException:
-            log.warning("could not tell guild %s admins: %s", guild_id, text)
+        if guild is None:
+            log.warning("guild %s is not in the cache; could not tell its admins: %s",
+                        guild_id, text)
+            return False
+        if guild.system_channel is not None:
+            try:
+                await guild.system_channel.send(text, allowed_mentions=NO_MENTIONS)
+                return True
+            except discord.HTTPException as exc:
+                log.info("guild %s system channel refused a notice: %s", guild_id, exc)
+        if guild.owner_id:
+            try:
+                owner_dm = await self.create_dm(discord.Object(id=guild.owner_id))
+                await owner_dm.send(text, allowed_mentions=NO_MENTIONS)
+                return True
+            except discord.HTTPException as exc:
+                log.info("guild %s owner refused a notice: %s", guild_id, exc)
+        log.warning("could not tell guild %s admins: %s", guild_id, text)
+        return False
 
     async def post_notice(self, channel_id: int, text: str) -> None:
         try:
             channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
-            await channel.send(text[:2000], allowed_mentions=discord.AllowedMentions.none())
+            await channel.send(text[:2000], allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
             log.warning("could not post a notice to channel %s", channel_id)
 

@@ -4,6 +4,9 @@ Each batch is rendered from the store, packed into messages (10 embeds / 6000
 characters each) and sent in order; progress is recorded after every accepted message,
 and each message carries a stable nonce derived from the ledger, so a retry or a
 restart resumes where it stopped and Discord drops a repeat it already accepted.
+
+Every request a round makes (opening a DM channel as well as each send) first takes a
+slot from one global limiter, since discord.py learns of the global limit only from 429s.
 """
 
 from __future__ import annotations
@@ -27,20 +30,35 @@ log = logging.getLogger(__name__)
 
 RETRIES_NOW = 3  # quick retries within one round
 MAX_ATTEMPTS = 8  # rounds before a batch is recorded as failed
+ROUND_BACKOFF = 30.0  # seconds before the 2nd round; doubles each round, capped at an hour
 NO_MENTIONS = discord.AllowedMentions.none()
+DM_CACHE = 100_000  # user id -> DM channel id entries kept (discord.py keeps only 128)
+
+Messages = list[list[discord.Embed]]
 
 
 @dataclass
 class DeliveryStats:
-    sent: int = 0
-    messages: int = 0
-    retried: int = 0
+    sent: int = 0  # batches completed
+    messages: int = 0  # messages Discord accepted
+    retried: int = 0  # quick retries within the round, plus batches put off to a later round
     refused: int = 0
     failed: int = 0
 
 
 class Unreachable(Exception):
     """The target will not take messages (closed DMs, no access, deleted channel)."""
+
+
+def _retry_after(exc: discord.HTTPException) -> float:
+    """Seconds Discord asked us to wait, from the exception or the Retry-After header."""
+    value = getattr(exc, "retry_after", None)
+    if value is None and exc.response is not None:
+        value = exc.response.headers.get("Retry-After")
+    try:
+        return max(float(value or 0), 0.0)
+    except ValueError:
+        return 0.0
 
 
 class Deliverer:
@@ -54,15 +72,24 @@ class Deliverer:
         rate: float = 45.0,
         concurrency: int = 25,
         on_refused: Callable[[Batch, str], object] | None = None,
+        retries_now: int = RETRIES_NOW,
+        retry_delay: float = 0.5,
+        max_attempts: int = MAX_ATTEMPTS,
+        round_backoff: float = ROUND_BACKOFF,
     ) -> None:
         self._client = client
         self._store = store
         self._briefings = briefings
         self._clock = clock
-        self._limiter = RateLimiter(rate)
+        self.limiter = RateLimiter(rate)
         self._concurrency = concurrency
         self._on_refused = on_refused
         self._lock = asyncio.Lock()
+        self.retries_now = retries_now
+        self.retry_delay = retry_delay  # first quick retry's delay; doubles each time
+        self.max_attempts = max_attempts
+        self.round_backoff = round_backoff
+        self._dm_channels: dict[int, int] = {}
 
     async def send_pending(self, *, purpose: str | None = None) -> DeliveryStats:
         """Send every batch that is due. One round at a time per process."""
@@ -73,30 +100,49 @@ class Deliverer:
             for batch in batches:
                 by_target[batch.target_kind, batch.target_id].append(batch)
             gate = asyncio.Semaphore(self._concurrency)
+            rendered: dict[tuple[int, ...], tuple[int, Messages]] = {}  # one fan-out, one render
 
             async def target_round(queue: list[Batch]) -> None:
                 async with gate:
                     for batch in queue:  # in order: one target's messages never interleave
-                        await self._deliver(batch, stats)
+                        await self._deliver(batch, stats, rendered)
 
             await asyncio.gather(*(target_round(q) for q in by_target.values()))
             return stats
 
+    # -- destinations ---------------------------------------------------------------
+
     async def _destination(self, batch: Batch) -> discord.abc.Messageable:
-        try:
-            if batch.target_kind == "user":
-                user = self._client.get_user(batch.target_id) or await self._client.fetch_user(
-                    batch.target_id
-                )
-                return user.dm_channel or await user.create_dm()
-            channel = self._client.get_channel(batch.target_id) or await self._client.fetch_channel(
-                batch.target_id
-            )
-        except (discord.NotFound, discord.Forbidden) as exc:
-            raise Unreachable(f"{batch.target_kind} {batch.target_id}: {exc.text or exc}") from exc
+        """Where to send, making as few requests as possible: a channel needs none, a user
+        needs their DM channel opened once per process (one paced request)."""
+        client = self._client
+        if batch.target_kind == "user":
+            channel_id = self._dm_channels.get(batch.target_id)
+            if channel_id is None:
+                channel_id = await self._open_dm(batch.target_id)
+            return client.get_partial_messageable(channel_id, type=discord.ChannelType.private)
+        channel = client.get_channel(batch.target_id)
+        if channel is None:
+            # Unknown to the cache: send anyway; Discord answers 404/403 if it is gone.
+            return client.get_partial_messageable(batch.target_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise Unreachable(f"channel {batch.target_id} cannot take messages")
         return channel
+
+    async def _open_dm(self, user_id: int) -> int:
+        await self.limiter.acquire()
+        try:
+            channel = await self._client.create_dm(discord.Object(id=user_id))
+        except discord.HTTPException as exc:
+            if exc.status in (400, 403, 404):  # unknown or deleted user, or no shared guild
+                raise Unreachable(f"user {user_id}: {exc.text or exc}") from exc
+            raise
+        if len(self._dm_channels) >= DM_CACHE:
+            self._dm_channels.pop(next(iter(self._dm_channels)))
+        self._dm_channels[user_id] = channel.id
+        return channel.id
+
+    # -- one batch ------------------------------------------------------------------
 
     def _header(self, batch: Batch, count: int, part: int, parts: int) -> str:
         if batch.purpose == "briefing":
@@ -105,68 +151,95 @@ class Deliverer:
             text = f"**New on what you follow** — {count} {'story' if count == 1 else 'stories'}"
         return text + (f" ({part}/{parts})" if parts > 1 else "")
 
-    async def _deliver(self, batch: Batch, stats: DeliveryStats) -> None:
+    async def _render(
+        self, batch: Batch, rendered: dict[tuple[int, ...], tuple[int, Messages]]
+    ) -> tuple[int, Messages]:
+        key = tuple(batch.story_ids)
+        if key not in rendered:
+            items = await self._briefings.items(batch.story_ids)
+            rendered[key] = len(items), pack([story_embed(item) for item in items])
+        return rendered[key]
+
+    async def _deliver(
+        self, batch: Batch, stats: DeliveryStats,
+        rendered: dict[tuple[int, ...], tuple[int, Messages]],
+    ) -> None:
         deliveries = self._store.deliveries
         try:
+            count, messages = await self._render(batch, rendered)
             destination = await self._destination(batch)
-            items = await self._briefings.items(batch.story_ids)
-            messages = pack([story_embed(item) for item in items])
             for index in range(batch.sent_parts, len(messages)):
-                content = self._header(batch, len(items), index + 1, len(messages))
+                content = self._header(batch, count, index + 1, len(messages))
                 message = await self._send(destination, content, messages[index],
                                            batch.nonce(index), stats)
                 await deliveries.mark_progress(batch.id, index + 1)
                 stats.messages += 1
                 if index == len(messages) - 1:
                     await deliveries.mark_sent(batch.id, message_id=message.id, now=self._clock())
-            if not messages:
-                await deliveries.mark_sent(batch.id, message_id=None, now=self._clock())
+            if not messages or batch.sent_parts >= len(messages):
+                await deliveries.mark_sent(batch.id, message_id=batch.message_id,
+                                           now=self._clock())
             stats.sent += 1
         except (Unreachable, discord.Forbidden, discord.NotFound) as exc:
-            reason = str(exc) or type(exc).__name__
-            await deliveries.mark_final(batch.id, status="refused", error=reason)
-            stats.refused += 1
-            log.info("batch %s refused by %s %s: %s", batch.id, batch.target_kind,
-                     batch.target_id, reason)
-            if self._on_refused is not None:
+            await self._refused(batch, stats, str(exc) or type(exc).__name__)
+        except (discord.HTTPException, OSError, TimeoutError) as exc:
+            await self._put_off(batch, stats, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            # A bug or a store error must not end the round for every other target, nor
+            # drop this batch: it is retried like a failed send, and logged in full.
+            log.exception("batch %s: unexpected error", batch.id)
+            await self._put_off(batch, stats, f"{type(exc).__name__}: {exc}")
+
+    async def _refused(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
+        await self._store.deliveries.mark_final(batch.id, status="refused", error=reason)
+        stats.refused += 1
+        log.info("batch %s refused by %s %s: %s", batch.id, batch.target_kind,
+                 batch.target_id, reason)
+        if self._on_refused is not None:
+            try:
                 result = self._on_refused(batch, reason)
                 if asyncio.iscoroutine(result):
                     await result
-        except (discord.HTTPException, OSError, TimeoutError) as exc:
-            attempts = batch.attempts + 1
-            reason = f"{type(exc).__name__}: {exc}"[:300]
-            if attempts >= MAX_ATTEMPTS:
-                await deliveries.mark_final(batch.id, status="failed", error=reason)
-                stats.failed += 1
-                log.error("batch %s failed for good after %s attempts: %s", batch.id,
-                          attempts, reason)
-            else:
-                delay = min(30 * 2 ** (attempts - 1), 3600)
-                await deliveries.mark_retry(
-                    batch.id, error=reason, next_try_at=self._clock() + timedelta(seconds=delay)
-                )
-                stats.retried += 1
-                log.warning("batch %s will be retried in %ss: %s", batch.id, delay, reason)
+            except Exception:
+                log.exception("handling the refusal of batch %s failed", batch.id)
+
+    async def _put_off(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
+        """Retry the batch in a later round, or record it as failed after max_attempts."""
+        deliveries = self._store.deliveries
+        attempts = batch.attempts + 1
+        reason = reason[:300]
+        if attempts >= self.max_attempts:
+            await deliveries.mark_final(batch.id, status="failed", error=reason)
+            stats.failed += 1
+            log.error("batch %s failed for good after %s attempts: %s", batch.id,
+                      attempts, reason)
+            return
+        delay = min(self.round_backoff * 2 ** (attempts - 1), 3600)
+        await deliveries.mark_retry(
+            batch.id, error=reason, next_try_at=self._clock() + timedelta(seconds=delay)
+        )
+        stats.retried += 1
+        log.warning("batch %s will be retried in %ss: %s", batch.id, delay, reason)
 
     async def _send(
         self, destination: discord.abc.Messageable, content: str,
         embeds: list[discord.Embed], nonce: str, stats: DeliveryStats,
     ) -> discord.Message:
-        """Send one message, retrying 429s and 5xx a few times with the same nonce."""
-        for attempt in range(RETRIES_NOW + 1):
-            await self._limiter.acquire()
+        """Send one message, retrying 429s and 5xx a few times with the same nonce (so
+        Discord drops a repeat of a message it accepted but whose answer we lost)."""
+        for attempt in range(self.retries_now + 1):
+            await self.limiter.acquire()
             try:
                 return await destination.send(
                     content=content, embeds=embeds, nonce=nonce, allowed_mentions=NO_MENTIONS
                 )
             except discord.HTTPException as exc:
                 retriable = exc.status == 429 or exc.status >= 500
-                if not retriable or attempt == RETRIES_NOW:
+                if not retriable or attempt == self.retries_now:
                     raise
-                retry_after = float(getattr(exc, "retry_after", 0) or 0)
-                delay = max(retry_after, 0.5 * 2**attempt)
+                delay = max(_retry_after(exc), self.retry_delay * 2**attempt)
                 if exc.status == 429:
-                    self._limiter.slow_down(delay)
+                    self.limiter.slow_down(delay)
                 stats.retried += 1
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")

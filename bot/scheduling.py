@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -48,15 +49,40 @@ def missed(schedule: Schedule, now: datetime) -> bool:
 
 
 class Jobs:
+    """The bot's APScheduler jobs. Every job runs as a tracked task, so shutdown() can
+    cancel the rounds in flight and wait for them before the store closes."""
+
     def __init__(self, scheduler: AsyncIOScheduler) -> None:
         self.scheduler = scheduler
+        self.running: set[asyncio.Task] = set()
+
+    def _tracked(self, func: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def run(*args: object) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.running.add(task)
+            try:
+                await func(*args)
+            except asyncio.CancelledError:
+                log.info("%s cancelled by shutdown", getattr(func, "__name__", func))
+            finally:
+                self.running.discard(task)
+
+        return run
 
     def every(self, name: str, seconds: float, func: Callable[[], Awaitable[None]],
               *, first_run: datetime | None = None) -> None:
         self.scheduler.add_job(
-            func, "interval", seconds=seconds, id=name, replace_existing=True,
-            coalesce=True, max_instances=1, misfire_grace_time=int(seconds),
-            next_run_time=first_run,
+            self._tracked(func), "interval", seconds=seconds, id=name, name=name,
+            replace_existing=True, coalesce=True, max_instances=1,
+            misfire_grace_time=int(seconds), next_run_time=first_run,
+        )
+
+    def once(self, name: str, func: Callable[[], Awaitable[None]]) -> None:
+        """Run ``func`` once, now (e.g. the catch-up after READY)."""
+        self.scheduler.add_job(
+            self._tracked(func), "date", run_date=datetime.now(UTC), id=name, name=name,
+            replace_existing=True, max_instances=1, misfire_grace_time=None,
         )
 
     def set_briefing(self, schedule: Schedule, func: Callable[[int], Awaitable[None]]) -> None:
@@ -64,9 +90,10 @@ class Jobs:
             self.remove_briefing(schedule.channel_id)
             return
         self.scheduler.add_job(
-            func, trigger_for(schedule), args=[schedule.channel_id],
-            id=job_id(schedule.channel_id), replace_existing=True,
-            coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE,
+            self._tracked(func), trigger_for(schedule), args=[schedule.channel_id],
+            id=job_id(schedule.channel_id), name=job_id(schedule.channel_id),
+            replace_existing=True, coalesce=True, max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE,
         )
 
     def remove_briefing(self, channel_id: int) -> None:
@@ -76,3 +103,13 @@ class Jobs:
     def next_briefing(self, channel_id: int) -> datetime | None:
         job = self.scheduler.get_job(job_id(channel_id))
         return job.next_run_time if job else None
+
+    async def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the scheduler (which cancels the jobs in flight) and wait for them."""
+        running = list(self.running)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=timeout)

@@ -42,7 +42,6 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
         time="Local time, 24-hour HH:MM (e.g. 08:30)",
         timezone="IANA timezone, e.g. Europe/Paris",
     )
-    @app_commands.default_permissions(manage_guild=True)
     async def schedule(
         self,
         interaction: discord.Interaction,
@@ -56,7 +55,7 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
         schedule = await self.services.schedules.set(
             caller_of(interaction), channel.id, time, timezone
         )
-        self.bot.reschedule(channel.id)
+        await self.bot.reschedule(channel.id)
         await send_ephemeral(
             interaction,
             f"{channel.mention} gets the daily briefing at {schedule.local_time} "
@@ -71,10 +70,9 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
 
     @app_commands.command(name="off", description="Stop a channel's daily briefing")
     @app_commands.describe(channel="The channel whose briefing to stop")
-    @app_commands.default_permissions(manage_guild=True)
     async def off(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         await self.services.schedules.off(caller_of(interaction), channel.id)
-        self.bot.reschedule(channel.id)
+        await self.bot.reschedule(channel.id)
         await send_ephemeral(interaction, f"No more daily briefings in {channel.mention}.")
 
     @app_commands.command(name="status", description="This server's scheduled briefings")

@@ -22,9 +22,10 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
 
     @app_commands.command(name="add", description="Add a feed for this server")
     @app_commands.describe(url="The feed's http(s) URL (RSS or Atom)")
-    @app_commands.default_permissions(manage_guild=True)
     async def add(self, interaction: discord.Interaction,
                   url: app_commands.Range[str, 1, 2000]) -> None:
+        # Checking the URL resolves its host, which may outlast Discord's 3 s to answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         feed = await self.service.add(
             caller_of(interaction), url, notify_channel_id=interaction.channel_id
         )
@@ -32,7 +33,6 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
 
     @app_commands.command(name="remove", description="Remove one of this server's feeds")
     @app_commands.describe(url="The feed's URL, as `/feeds list` shows it")
-    @app_commands.default_permissions(manage_guild=True)
     async def remove(self, interaction: discord.Interaction,
                      url: app_commands.Range[str, 1, 2000]) -> None:
         await self.service.remove(caller_of(interaction), url)

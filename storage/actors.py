@@ -93,6 +93,23 @@ class OverrideConflict(ValueError):
     """An override names an ambiguous or unknown actor; nothing was changed."""
 
 
+# An actor row with its aliases as a JSON array of [alias, alias_norm, origin, scheme],
+# catalogue rows first: one round trip per lookup.
+_SELECT_ACTOR = (
+    "SELECT a.id, a.name, a.name_norm, COALESCE(a.op_country, a.country),"
+    " COALESCE(a.op_description, a.description), a.refs, a.op_refs, a.related, a.mitre_id,"
+    " a.origin, a.schemes,"
+    " (SELECT json_group_array(json_array(alias, alias_norm, origin, scheme)) FROM"
+    "  (SELECT alias, alias_norm, origin, scheme FROM actor_aliases"
+    "   WHERE actor_id = a.id ORDER BY origin, alias))"
+    " FROM actors AS a"
+)
+_SELECT_BY_IDS = _SELECT_ACTOR + " WHERE a.id IN (SELECT value FROM json_each(?))"
+_SELECT_BY_ALIAS = (
+    _SELECT_ACTOR + " WHERE a.id IN (SELECT actor_id FROM actor_aliases WHERE alias_norm = ?)"
+)
+
+
 def _json_list(raw: str | None) -> list[Any]:
     value = json.loads(raw) if raw else []
     return value if isinstance(value, list) else []
@@ -195,11 +212,7 @@ class ActorRepository:
         key = alias_key(name)
         if not key:
             return []
-        async with self._db.execute(
-            "SELECT DISTINCT actor_id FROM actor_aliases WHERE alias_norm = ?", (key,)
-        ) as cur:
-            ids = [row[0] for row in await cur.fetchall()]
-        actors = await self._load(ids)
+        actors = await self._select(_SELECT_BY_ALIAS, key)
         if len(actors) > 1:
             exact = [a for a in actors if name_key(a.name) == name_key(name)]
             if len(exact) == 1:
@@ -388,35 +401,25 @@ class ActorRepository:
         wanted = sorted(set(ids))
         if not wanted:
             return []
-        id_list = json.dumps(wanted)  # one parameter, expanded by json_each
-        async with self._db.execute(
-            "SELECT id, name, name_norm, COALESCE(op_country, country),"
-            " COALESCE(op_description, description), refs, op_refs, related, mitre_id,"
-            " origin, schemes FROM actors WHERE id IN (SELECT value FROM json_each(?))",
-            (id_list,),
-        ) as cur:
+        # One parameter, expanded by json_each: the SQL text never varies.
+        return await self._select(_SELECT_BY_IDS, json.dumps(wanted))
+
+    async def _select(self, sql: str, param: str) -> list[Actor]:
+        async with self._db.execute(sql, (param,)) as cur:
             rows = await cur.fetchall()
-        async with self._db.execute(
-            "SELECT actor_id, alias, alias_norm, origin, scheme FROM actor_aliases"
-            " WHERE actor_id IN (SELECT value FROM json_each(?)) ORDER BY origin, alias",
-            (id_list,),
-        ) as cur:
-            alias_rows = await cur.fetchall()
-        names: dict[int, list[tuple[str, str, str, str]]] = {}
-        for row in alias_rows:
-            names.setdefault(row[0], []).append((row[1], row[2], row[3], row[4]))
-        actors = [self._actor(row, names.get(row[0], [])) for row in rows]
+        actors = [self._actor(row, json.loads(row[11] or "[]")) for row in rows]
         actors.sort(key=lambda a: (a.name.casefold(), a.name, a.id or 0))
         return actors
 
     @staticmethod
-    def _actor(row: Any, alias_rows: list[tuple[str, str, str, str]]) -> Actor:
+    def _actor(row: Any, alias_rows: list[list[str]]) -> Actor:
         actor_id, name, name_norm = row[0], row[1], row[2]
         schemes: dict[str, list[str]] = {
             k: list(v) for k, v in (json.loads(row[10] or "{}") or {}).items()
         }
         aliases: dict[str, str] = {}
-        for alias, key, origin, scheme in alias_rows:  # catalogue rows come first
+        # Catalogue rows first, so an operator alias never displaces a catalogue spelling.
+        for alias, key, origin, scheme in sorted(alias_rows, key=lambda r: r[2] != "catalogue"):
             if key == name_norm or key in aliases:
                 continue
             aliases[key] = alias

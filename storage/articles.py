@@ -17,6 +17,7 @@ from storage.models import (
     NewArticle,
     SearchHit,
     Story,
+    StoryOutline,
 )
 from storage.timeutil import from_db, to_db
 
@@ -71,15 +72,20 @@ class ArticleRepository:
     async def has_import_key(self, key: str) -> bool:
         return bool(await self._present("import_key", [key]))
 
-    async def add(self, article: NewArticle, *, story_id: int | None, now: datetime) -> int | None:
+    async def add(
+        self, article: NewArticle, *, story_id: int | None, now: datetime
+    ) -> tuple[int, int] | None:
         """Store one article in its own transaction; creates a story when story_id is None.
 
-        Returns the new id, or None when the URL, GUID or import key is already stored.
+        Returns (article id, story id), or None when the URL, GUID or import key is
+        already stored.
         """
         async with Transaction(self._db):
             return await self._insert(article, story_id=story_id, now=now)
 
-    async def _insert(self, a: NewArticle, *, story_id: int | None, now: datetime) -> int | None:
+    async def _insert(
+        self, a: NewArticle, *, story_id: int | None, now: datetime
+    ) -> tuple[int, int] | None:
         db = self._db
         published = to_db(a.published_at)
         if story_id is None:
@@ -126,7 +132,7 @@ class ArticleRepository:
                 " THEN ? ELSE published_at END WHERE id = ?",
                 (to_db(now), published, published, story_id),
             )
-        return article_id
+        return article_id, story_id
 
     async def set_story_commentary(self, story_id: int, commentary: Sequence[str]) -> None:
         await self._db.execute(
@@ -196,6 +202,35 @@ class ArticleRepository:
         for article in await self.get_many(article_ids):
             stories[article.story_id].articles.append(article)
         return [stories[i] for i in story_ids if i in stories and stories[i].articles]
+
+    async def outline(self, story_id: int) -> StoryOutline | None:
+        """A story's title, dates, sources and tags, without loading article text."""
+        async with self._db.execute(
+            "SELECT title, first_seen, published_at FROM stories WHERE id = ?", (story_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        async with self._db.execute(
+            "SELECT source FROM articles WHERE story_id = ?"
+            " ORDER BY coalesce(published_at, fetched_at), id",
+            (story_id,),
+        ) as cur:
+            sources = list(dict.fromkeys(r[0] for r in await cur.fetchall()))
+        tags: dict[str, list[str]] = {"actor": [], "cve": [], "vendor": []}
+        async with self._db.execute(
+            "SELECT DISTINCT t.kind, t.value FROM articles a"
+            " JOIN article_tags t ON t.article_id = a.id"
+            " WHERE a.story_id = ? AND t.kind IN ('actor', 'cve', 'vendor')",
+            (story_id,),
+        ) as cur:
+            for kind, value in await cur.fetchall():
+                tags[kind].append(value)
+        return StoryOutline(
+            id=story_id, title=row[0], first_seen=from_db(row[1]),
+            published_at=from_db(row[2]), sources=sources, actors=tags["actor"],
+            cves=tags["cve"], vendors=tags["vendor"],
+        )
 
     async def story_ids_since(self, since: datetime, *, limit: int = 1000) -> list[int]:
         """Stories first stored since ``since`` whose news is not older than ``since``."""

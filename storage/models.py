@@ -101,6 +101,20 @@ class Story:
         return _union(a.vendors for a in self.articles)
 
 
+@dataclass(slots=True)
+class StoryOutline:
+    """A story without its articles' text: what commentary and ranking need."""
+
+    id: int
+    title: str
+    first_seen: datetime
+    published_at: datetime | None
+    sources: list[str]
+    actors: list[str]
+    cves: list[str]
+    vendors: list[str]
+
+
 def _union(lists) -> list[str]:
     out: list[str] = []
     for values in lists:

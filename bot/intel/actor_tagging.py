@@ -58,6 +58,7 @@ _NEVER_PHRASES = frozenset(
 _GENERIC_NUMBERED = re.compile(r"(?:group|unit|team|actor)\s*\d{1,2}", re.IGNORECASE)
 
 _NEVER, _EXACT, _CAPITALISED = 0, 1, 2
+_SKIP_CACHE_MAX = 100_000
 
 
 @dataclass(slots=True)
@@ -131,6 +132,7 @@ class ActorTagger:
             if key in self._entries and first.lower() not in _SMALL_WORDS
         )
         self._window = most_words + 1  # chunks an alias can span, and one to spare
+        self._skip: set[str] = set()
 
     @classmethod
     def from_actors(cls, actors: Iterable[Actor]) -> ActorTagger:
@@ -148,45 +150,71 @@ class ActorTagger:
         prefixes, entries, lower_first = self._prefixes, self._entries, self._lower_first_words
         # Most chunks are lower-case words ("the", "attackers,"), which start no alias
         # unless the catalogue spells one so ("menuPass"); a comprehension drops them fast.
+        # `skip` remembers chunks that start nothing whatever follows them ("Researchers",
+        # "42", "U.S."): text repeats them endlessly, and a set look-up is cheaper than
+        # deciding again.
+        skip = self._skip
+        if len(skip) > _SKIP_CACHE_MAX:
+            skip.clear()
         candidates = [
             k
             for k, chunk in enumerate(chunks)
-            if not chunk[0].islower()
-            or (
-                chunk in lower_first
-                if chunk.isalpha()
-                else not (core := chunk.rstrip(_EDGE_PUNCT)).isalpha() or core in lower_first
+            if (
+                not chunk[0].islower()
+                or (
+                    chunk in lower_first
+                    if chunk.isalpha()
+                    else not (core := chunk.rstrip(_EDGE_PUNCT)).isalpha() or core in lower_first
+                )
             )
+            and chunk not in skip
         ]
         resume = 0
         for k in candidates:
             if k < resume:
                 continue  # inside the previous match
             chunk = chunks[k]
-            if chunk[0].islower():
-                # A lower-case initial counts only where the catalogue spells the alias so
-                # or the word has digits ("apt29").
-                if not chunk.isalpha():
-                    first = _WORD.match(chunk)
-                    word = first.group() if first else ""
-                    if not word or (word.isalpha() and word not in lower_first):
+            core = chunk if chunk.isalpha() else chunk.strip(_EDGE_PUNCT)
+            if not core.isalpha():
+                # Several words ("U.S.", "pro-Turla", "Storm-0919"), digits or other scripts.
+                if core and self._any_start(core):
+                    consumed, context_free = self._scan(chunks, k, found)
+                    if consumed:
+                        resume = k + consumed
                         continue
-            else:
-                core = chunk if chunk.isalpha() else chunk.strip(_EDGE_PUNCT)
-                if not core:
+                    if not context_free:
+                        continue
+                skip.add(chunk)
+                continue
+            # One word. A lower-case initial counts only where the catalogue spells an
+            # alias so ("menuPass"); otherwise "cozy bear" would match.
+            if core[0].islower() and core not in lower_first:
+                skip.add(chunk)
+                continue
+            key = core.lower() if core.isascii() else normalise_alias(core)
+            if key not in entries:
+                if key not in prefixes or not chunk.endswith(core):
+                    skip.add(chunk)
                     continue
-                if core.isalpha():
-                    if core[0].islower() and core not in lower_first:
-                        continue
-                    key = core.lower() if core.isascii() else normalise_alias(core)
-                    if key not in entries and (
-                        key not in prefixes
-                        or not chunk.endswith(core)
-                        or not self._continues(key, chunks, k + 1)
-                    ):
-                        continue
-            resume = k + self._scan(chunks, k, found)
+                if not self._continues(key, chunks, k + 1):
+                    continue
+            consumed, _ = self._scan(chunks, k, found)
+            resume = k + max(consumed, 1)
         return list(found)
+
+    def _any_start(self, core: str) -> bool:
+        """Could any word of a punctuated chunk start an alias?"""
+        lower_first, prefixes = self._lower_first_words, self._prefixes
+        for word in _WORD.findall(core):
+            startable = not word[0].islower() or not word.isalpha() or word in lower_first
+            if startable and _key(word) in prefixes:
+                return True
+        return False
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["_skip"] = set()  # a cache: not worth shipping to worker processes
+        return state
 
     def _continues(self, key: str, chunks: list[str], k: int) -> bool:
         """Could chunks[k] continue an alias that starts with `key` ("Flax" + "Typhoon")?"""
@@ -198,10 +226,11 @@ class ActorTagger:
         first = _WORD.match(nxt)
         return first is not None and key + _key(first.group()) in self._prefixes
 
-    def _scan(self, chunks: list[str], k: int, found: dict[str, None]) -> int:
-        """Match aliases that start in chunks[k]; returns how many chunks to move on.
+    def _scan(self, chunks: list[str], k: int, found: dict[str, None]) -> tuple[int, bool]:
+        """Match aliases that start in chunks[k].
 
-        Words of later chunks are split off only while an alias could still continue.
+        Returns (chunks to move on, 0 when nothing matched; whether the outcome depended on
+        chunks[k] alone). Later chunks are split only while an alias could continue.
         """
         parts = _SPLIT.split(chunks[k])  # separator, word, separator, …, separator
         words, gaps = parts[1::2], parts[2::2]  # gaps[i]: the text after words[i]
@@ -209,6 +238,7 @@ class ActorTagger:
         first_count, loaded = len(words), 1
         prefixes, entries = self._prefixes, self._entries
         last: int | None = None
+        peeked = False
         i = 0
         while i < first_count:
             key = _key(words[i])
@@ -220,7 +250,10 @@ class ActorTagger:
                     best = (j, entry)
                 if j + 1 == len(words):
                     # Continue into the next chunk only across bare whitespace.
-                    if gaps[j] or loaded >= self._window or k + loaded >= len(chunks):
+                    if gaps[j]:
+                        break
+                    peeked = True
+                    if loaded >= self._window or k + loaded >= len(chunks):
                         break
                     more = _SPLIT.split(chunks[k + loaded])
                     if more[0]:
@@ -240,13 +273,15 @@ class ActorTagger:
             last, entry = best
             self._record(entry, words[i : last + 1], found)
             i = last + 1
-        if last is None or chunk_of[last] == 0:
-            return 1
+        if last is None:
+            return 0, not peeked
+        if chunk_of[last] == 0:
+            return 1, False
         # The last match ran into a later chunk: move past it, but look at the chunk it
         # ended in again when more words follow there ("Cozy Bear/Turla").
         ended_in = chunk_of[last]
         ends_chunk = last + 1 == len(words) or chunk_of[last + 1] != ended_in
-        return ended_in + 1 if ends_chunk else ended_in
+        return (ended_in + 1 if ends_chunk else ended_in), False
 
     @staticmethod
     def _record(entry: _Entry, words: list[str], found: dict[str, None]) -> None:

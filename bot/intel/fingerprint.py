@@ -36,7 +36,7 @@ STOPWORDS = frozenset((
     "shall", "us"
 ))
 
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits, any script
 _NON_WORD = re.compile(r"[^\w]+")
 
 
@@ -52,10 +52,20 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+# SimHash sums, per bit position, the weights of the features whose hash has that bit set.
+# Instead of 64 Python additions per feature, each hash is "spread" into a big integer with
+# one 20-bit lane per bit, so one big-int multiply-add updates all 64 counters at once.
+_LANE = 20  # lanes hold sums up to ~1M, far above the word count of MAX_TEXT
+_LANE_MASK = (1 << _LANE) - 1
+_SPREAD_BYTE = tuple(
+    sum(1 << (i * _LANE) for i in range(8) if b >> i & 1) for b in range(256)
+)
+
+
 @lru_cache(maxsize=1 << 16)
-def _bits(feature: str) -> str:
-    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-    return format(int.from_bytes(digest, "big"), "064b")
+def _spread(feature: str) -> int:
+    h = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "big")
+    return sum(_SPREAD_BYTE[(h >> (8 * k)) & 0xFF] << (8 * k * _LANE) for k in range(8))
 
 
 def _to_signed(value: int) -> int:
@@ -74,15 +84,14 @@ def simhash(text: str) -> int:
     feats = _features(text or "")
     if not feats:
         return 0
-    rows: list[str] = []
+    acc = 0
     for feat, weight in feats.items():
-        bits = _bits(feat)
-        rows.extend([bits] * weight if weight > 1 else (bits,))
-    half = len(rows)
-    # zip(*rows) transposes in C: one tuple per bit position, most significant first.
+        acc += _spread(feat) * weight
+    total = sum(feats.values())
     value = 0
-    for column in zip(*rows, strict=True):
-        value = (value << 1) | (column.count("1") * 2 > half)
+    for i in range(64):
+        if ((acc >> (i * _LANE)) & _LANE_MASK) * 2 > total:
+            value |= 1 << i
     return _to_signed(value)
 
 
@@ -118,7 +127,7 @@ def stem(word: str) -> str:
     return word
 
 
-_TITLE_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_TITLE_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 def title_tokens(title: str) -> set[str]:
@@ -127,9 +136,11 @@ def title_tokens(title: str) -> set[str]:
     return {stem(w) for w in words if w not in STOPWORDS and len(w) > 1}
 
 
-def title_similarity(a: str, b: str) -> float:
-    """Dice coefficient of the two titles' token sets (0..1)."""
-    ta, tb = title_tokens(a), title_tokens(b)
+def title_similarity(a: str, b: str, *, ignore: Iterable[str] = ()) -> float:
+    """Dice coefficient of the two titles' token sets (0..1), leaving out the words of
+    ``ignore`` (names both articles share, which say nothing about the event)."""
+    skip = set().union(*(title_tokens(name) for name in ignore)) if ignore else set()
+    ta, tb = title_tokens(a) - skip, title_tokens(b) - skip
     if not ta or not tb:
         return 0.0
     return 2 * len(ta & tb) / (len(ta) + len(tb))
@@ -175,4 +186,7 @@ def same_story(a: StoryKey, b: StoryKey) -> bool:
         return False
     if not _close_in_time(a.published_at, b.published_at, SAME_STORY_WINDOW):
         return False
-    return title_similarity(a.title, b.title) >= TITLE_SIMILAR
+    # The shared actor's or CVE's own words would make "APT29 phishes diplomats" and
+    # "APT29 hits cloud tenants" look alike; compare what the titles say about events.
+    shared = (a.actors & b.actors) | (a.cves & b.cves)
+    return title_similarity(a.title, b.title, ignore=shared) >= TITLE_SIMILAR

@@ -49,7 +49,7 @@ _DEBRIS = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits, any script
 _NUMBER = re.compile(r"(?<![\w-])\d")  # a number of its own, not "APT29" or "CVE-…"
 _MONEY_PCT = re.compile(r"[$€£]\s?\d|\d\s?%|\b\d[\d,.]*\s?(?:million|billion)\b")
 _WEAK_START = re.compile(

@@ -151,6 +151,10 @@ _NOT_BEFORE: dict[str, frozenset[str]] = {
     )),
     "Intel": frozenset(("threat", "cyber", "open", "source", "osint", "signals")),
     "Edge": frozenset(("service", "cutting", "leading", "network")),
+    "Windows": frozenset((
+        "maintenance", "time", "remediation", "exploitation", "disclosure", "narrow", "tight",
+        "shrinking",
+    )),
 }
 _NOT_AFTER: dict[str, frozenset[str]] = {
     "Edge": frozenset((
@@ -160,6 +164,8 @@ _NOT_AFTER: dict[str, frozenset[str]] = {
         "firewall", "firewalls"
     )),
     "Palo Alto": frozenset(("california", "calif", "ca", "city")),
+    # "Patch Windows Are Shrinking", "windows of opportunity"
+    "Windows": frozenset(("of", "are", "were", "shrink", "shrinking", "closing")),
 }
 _NO_COLON_AFTER = frozenset({"Outlook"})  # "Outlook:" as a section label
 

@@ -344,6 +344,13 @@ def _blocks(lines: Iterable[str], *, markdown: bool) -> Iterator[_Block]:
         if fence is not None:
             fence.append(line)
             continue
+        if markdown and current and current.kind == "para" and len(current.lines) == 1 and (
+            re.fullmatch(r"=+", stripped) or re.fullmatch(r"-+", stripped)
+        ):
+            # Setext heading: the previous line underlined with === or ---.
+            yield _Block("heading", current.lines, level=1 if stripped[0] == "=" else 2)
+            current = None
+            continue
         if not stripped or (markdown and re.fullmatch(r"(?:[-*_]\s*){3,}", stripped)):
             if current:
                 yield current
@@ -354,13 +361,6 @@ def _blocks(lines: Iterable[str], *, markdown: bool) -> Iterator[_Block]:
                 yield current
                 current = None
             yield _Block("heading", [m.group(2)], level=len(m.group(1)))
-            continue
-        if markdown and current and current.kind == "para" and len(current.lines) == 1 and (
-            re.fullmatch(r"=+", stripped) or re.fullmatch(r"-+", stripped)
-        ):
-            # Setext heading: the previous line underlined with === or ---.
-            yield _Block("heading", current.lines, level=1 if stripped[0] == "=" else 2)
-            current = None
             continue
         if markdown and stripped.startswith(">"):
             stripped = stripped.lstrip("> ").strip()
@@ -472,7 +472,7 @@ def _assemble(blocks: list[_Block], meta: _Meta, *, fmt: str, inline: bool) -> I
             for raw in block.lines:
                 ref = _md_inline(raw, keep_urls=True) if inline else raw.strip()
                 ref = ref.strip()
-                if ref and not _FEATURED.fullmatch(ref) and not is_debris_reference(ref):
+                if ref and not _FEATURED.fullmatch(ref) and not _is_chrome_reference(ref):
                     references.append(ref)
             continue
 
@@ -530,7 +530,7 @@ def _assemble(blocks: list[_Block], meta: _Meta, *, fmt: str, inline: bool) -> I
     )
 
 
-def is_debris_reference(line: str) -> bool:
+def _is_chrome_reference(line: str) -> bool:
     """Reference lines keep their "Name: URL" shape; only real chrome is dropped."""
     s = line.strip()
     return bool(re.fullmatch(r"(?:listen\s+to\s+this\s+post|featured\s+image)", s, re.IGNORECASE))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.intel.commentary import ActorFact, CveFact, RelatedFact, StoryFacts, grounded_commentary
 from bot.intel.llm import LLMWriter
-from storage.models import Story
+from storage.models import Story, StoryOutline
 from storage.store import Store
 
 _FIRST_SENTENCE = re.compile(r"^(.{20,280}?[.!?])(\s|$)", re.S)
@@ -30,7 +30,7 @@ class CommentaryService:
         self._clock = clock
         self._llm = llm
 
-    async def facts(self, story: Story) -> StoryFacts:
+    async def facts(self, story: Story | StoryOutline) -> StoryFacts:
         articles = self._store.articles
         now = self._clock()
         month_ago = now - timedelta(days=30)
@@ -72,7 +72,7 @@ class CommentaryService:
                     )
         return facts
 
-    async def write(self, story: Story) -> list[str]:
+    async def write(self, story: Story | StoryOutline) -> list[str]:
         facts = await self.facts(story)
         if self._llm is not None:
             written = await self._llm.write(facts)
@@ -82,7 +82,7 @@ class CommentaryService:
 
     async def refresh(self, story_id: int) -> list[str]:
         """Recompute and store a story's commentary."""
-        story = await self._store.articles.get_story(story_id)
+        story = await self._store.articles.outline(story_id)
         if story is None:
             return []
         commentary = await self.write(story)

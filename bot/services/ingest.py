@@ -240,10 +240,11 @@ class IngestService:
     async def store_article(self, article: NewArticle) -> int | None:
         now = self._clock()
         story_id = await find_story(self._store, article, now=now)
-        article_id = await self._store.articles.add(article, story_id=story_id, now=now)
-        if article_id is not None:
-            stored = await self._store.articles.get(article_id)
-            await self._commentary.refresh(stored.story_id)
+        stored = await self._store.articles.add(article, story_id=story_id, now=now)
+        if stored is None:
+            return None
+        article_id, story_id = stored
+        await self._commentary.refresh(story_id)
         return article_id
 
     async def _success(self, feed: Feed, etag, last_modified, title, warning) -> None:

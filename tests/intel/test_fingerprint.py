@@ -199,3 +199,9 @@ def test_corpus_generation_is_fast() -> None:
     t = time.perf_counter()
     make_articles(10_000, seed=1)
     assert time.perf_counter() - t < 5.0
+
+
+def test_non_latin_text_gets_a_fingerprint() -> None:
+    text = "Хакеры атаковали сеть энергетической компании и похитили документы."
+    assert simhash(text) != 0
+    assert title_tokens("Атака на компанию") == {"атака", "на", "компанию"}

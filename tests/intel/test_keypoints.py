@@ -187,3 +187,13 @@ def test_seed_article_key_points() -> None:
     assert 3 <= len(points) <= 6
     _assert_properties(points, raw, title)
     assert any("Flax Typhoon" in p for p in points)
+
+
+def test_non_latin_sentences_are_not_collapsed() -> None:
+    text = (
+        "Хакеры атаковали сеть энергетической компании и похитили внутренние документы. "
+        "Компания сообщила, что восстановила работу систем из резервных копий за два дня. "
+        "Эксперты связывают атаку с группировкой, известной под названием Sandworm."
+    )
+    points = key_points("Атака на энергетическую компанию", text)
+    assert len(points) == 3

@@ -36,6 +36,8 @@ def test_canonical_names_dedup_and_first_seen_order() -> None:
         "a check point on the road; progress was made",
         "sap flows from the tree; a snowflake fell",
         "Intelligence agencies and Applebee's",  # no match inside longer words
+        "3. Patch Windows Are Shrinking: the gap is now days",  # title-case label
+        "Maintenance Windows of four hours",
     ],
 )
 def test_common_words_do_not_match(text: str) -> None:
@@ -49,6 +51,7 @@ def test_common_words_do_not_match(text: str) -> None:
         ("Zoom and Slack patched clients", ["Zoom", "Slack"]),
         ("Outlook users were phished via Microsoft Edge", ["Outlook", "Microsoft Edge"]),
         ("Oracle and SAP released quarterly patches", ["Oracle", "SAP"]),
+        ("Patch Windows now: Windows is under attack", ["Windows"]),
         ("Intel and AMD CPUs; NVIDIA drivers", ["Intel", "AMD", "NVIDIA"]),
         ("Check Point and Juniper Networks", ["Check Point", "Juniper Networks"]),
         ("Progress Software's MOVEit Transfer", ["Progress Software", "MOVEit"]),

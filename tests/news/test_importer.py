@@ -300,6 +300,11 @@ def test_markdown_inline_and_title_from_heading() -> None:
         "A linked lead with emphasis and snake_case_name kept. It wraps onto a second line."
     )
     assert "A quoted paragraph." in a.text
+    setext = parse_markdown(
+        "Plain Title Here\n---\n\nBody paragraph text.\n\n***\n\nFinal remarks."
+    )
+    assert setext.title == "Plain Title Here"
+    assert setext.text == "Body paragraph text.\n\nFinal remarks."
 
 
 # ------------------------------------------------------------------------ helpers
