@@ -62,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(settings: Settings, verbose: bool) -> None:
-    level = logging.DEBUG if verbose else getattr(logging, settings.log_level.upper(), 20)
+def setup_logging(settings: Settings, verbose: bool, command: str) -> None:
+    # The bot logs its progress; one-shot commands print results and only warnings.
+    default = "INFO" if command == "run" else "WARNING"
+    name = (settings.log_level or default).upper()
+    level = logging.DEBUG if verbose else getattr(logging, name, logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     logging.getLogger("discord.http").setLevel(logging.WARNING)
@@ -205,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"secbrief: bad configuration ({problems}); fix the environment or .env.",
               file=sys.stderr)
         return 2
-    setup_logging(settings, args.verbose)
+    setup_logging(settings, args.verbose, args.command)
     try:
         return asyncio.run(COMMANDS[args.command](args, settings))
     except UserError as exc:

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     discord_api_base: str | None = Field(default=None, alias="SECBRIEF_DISCORD_API_BASE")
     discord_gateway: str | None = Field(default=None, alias="SECBRIEF_DISCORD_GATEWAY")
 
-    log_level: str = Field(default="INFO", alias="SECBRIEF_LOG_LEVEL")
+    log_level: str | None = Field(default=None, alias="SECBRIEF_LOG_LEVEL")
 
     @field_validator("discord_token", "llm_api_key", mode="before")
     @classmethod

@@ -13,6 +13,10 @@ from bot.services.schedules import zone_suggestions
 from cogs._common import NO_MENTIONS, caller_of, send_ephemeral
 
 
+# Discord takes default_member_permissions only on top-level commands, and /briefing
+# mixes everyone's subcommands (now, status) with configuration (schedule, off), so
+# Manage Server is enforced at run time: caller_of() reads it from the interaction and
+# the schedule service refuses without it.
 @app_commands.guild_only()
 class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily briefings"):
     def __init__(self, bot: commands.Bot) -> None:

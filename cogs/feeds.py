@@ -10,6 +10,10 @@ from bot.render.embeds import safe
 from cogs._common import caller_of, send_ephemeral
 
 
+# Discord takes default_member_permissions only on top-level commands, and /feeds
+# mixes everyone's subcommands (list, status) with configuration (add, remove), so
+# Manage Server is enforced at run time: caller_of() reads it from the interaction and
+# the feed service refuses without it.
 @app_commands.guild_only()
 class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's news feeds"):
     def __init__(self, bot: commands.Bot) -> None:

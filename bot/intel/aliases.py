@@ -190,16 +190,16 @@ def suggest(name: str, candidates: list[str], limit: int = 5) -> list[str]:
         if key:
             first_by_key.setdefault(key, candidate)
     keys = list(first_by_key)
-    # WRatio rewards partial overlap, which suits "midnight" → "Midnight Blizzard"; the cutoff
-    # keeps an unrelated word from being offered as a "closest name" at all.
-    hits = process.extract(query, keys, scorer=fuzz.WRatio, limit=None, score_cutoff=60)
-    # Ties go to the candidate with the same characters in another order (a transposed
-    # "APT92" means APT29), then the closer length, then alphabetical: deterministic.
-    letters = "".join(sorted(query))
+    # WRatio rewards partial overlap, which suits "flax" → "Flax Typhoon"; the cutoff keeps
+    # a merely similar-looking word ("Pioneer Kitten" for "Integrity Tech") from being
+    # offered at all.
+    hits = process.extract(query, keys, scorer=fuzz.WRatio, limit=None, score_cutoff=75)
+    # A transposition ("APT92" for APT29) keeps every character: a small bonus lifts it
+    # above near misses like APT2. Then closer length, then alphabetical: deterministic.
+    letters = sorted(query)
     hits.sort(
         key=lambda hit: (
-            -round(hit[1], 3),
-            -fuzz.ratio(letters, "".join(sorted(hit[0]))),
+            -(round(hit[1], 3) + (10 if sorted(hit[0]) == letters else 0)),
             abs(len(hit[0]) - len(query)),
             hit[0],
         )

@@ -116,12 +116,10 @@ def _clean_description(text: str) -> str:
     return " ".join(text.split())
 
 
-def _read_clusters(data_dir: Path) -> tuple[list[_Cluster], dict[str, Any]]:
+def _read_clusters(data_dir: Path) -> list[_Cluster]:
     clusters: list[_Cluster] = []
-    versions: dict[str, Any] = {}
     for filename in _CLUSTER_FILES:
         doc = json.loads((data_dir / filename).read_text(encoding="utf-8"))
-        versions[filename] = doc.get("version")
         source = "mitre" if filename.startswith("mitre") else "misp"
         for value in doc.get("values", []):
             meta = value.get("meta") or {}
@@ -153,7 +151,7 @@ def _read_clusters(data_dir: Path) -> tuple[list[_Cluster], dict[str, Any]]:
                     revoked_by=revoked[0] if revoked else None,
                 )
             )
-    return clusters, versions
+    return clusters
 
 
 def catalogue_version(data_dir: Path | None = None) -> str:
@@ -456,9 +454,14 @@ def _add_derived_aliases(actors: list[Actor]) -> None:
             actor.schemes = group_by_scheme([actor.name, *actor.aliases])
 
 
+_RELATED_KINDS = frozenset(
+    {"similar", "same-as", "linked-to", "overlaps", "part-of", "related-to", "associated-with"}
+)
+
+
 def load_catalogue(data_dir: Path | None = None) -> list[Actor]:
     """Load and merge the shipped clusters; deterministic, sorted by canonical name."""
-    clusters, _versions = _read_clusters(data_dir or _data_dir())
+    clusters = _read_clusters(data_dir or _data_dir())
     groups = _merge(clusters)
     actors = [_build_actor([clusters[i] for i in g]) for g in groups]
     _add_derived_aliases(actors)
@@ -490,12 +493,8 @@ def _make_names_unique(actors: list[Actor]) -> None:
             old = actor.name
             actor.name = f"{old} ({qualifier})"
             actor.aliases = sorted({*actor.aliases, old}, key=lambda s: (s.casefold(), s))
+            actor.schemes = group_by_scheme([actor.name, *actor.aliases])
         seen.add(normalise_alias(actor.name))
-
-
-_RELATED_KINDS = frozenset(
-    {"similar", "same-as", "linked-to", "overlaps", "part-of", "related-to", "associated-with"}
-)
 
 
 # --- operator overrides ---------------------------------------------------------------------

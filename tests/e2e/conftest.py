@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.news.analyse import RawArticle, analyse
 from bot.services.container import Services
 from storage.timeutil import utcnow
-from tests.conftest import REPO
+from tests.conftest import REPO, Clock
 from tests.fake_discord import (
     MANAGE_GUILD,
     FakeChannel,
@@ -66,6 +66,15 @@ async def world() -> AsyncIterator[World]:
     # 5 messages per 1 s per channel keeps the per-channel limit real but the tests short.
     async with FakeDiscord(message_limit=(5, 1.0)) as fake:
         yield build_world(fake)
+        assert_nothing_pings(fake)  # whatever the test did, nothing the bot posted pings
+
+
+@pytest.fixture
+async def bot(world: World, settings: Settings, clock: Clock) -> AsyncIterator[SecBrief]:
+    """The bot in-process, commands synced to the world's guild, on the test's clock."""
+    dev = settings.model_copy(update={"dev_guild_id": world.guild.id})
+    async with running_bot(world.fake, dev, clock=clock) as bot:
+        yield bot
 
 
 @asynccontextmanager
@@ -220,3 +229,44 @@ async def run_secbrief(env: dict[str, str], log_path: Path, *args: str,
         return await process.wait(timeout)
     finally:
         await process.kill()
+
+
+# Distinct stories (different vendors, actors, CVEs), so clustering keeps them apart.
+STORIES: list[tuple[str, str]] = [
+    ("Corvane patches SecureGate zero-day CVE-2025-21001",
+     "Corvane fixed CVE-2025-21001 in its SecureGate appliance after attackers used it to "
+     "plant web shells on exposed management interfaces."),
+    ("Hospital chain hit by ransomware, surgeries postponed",
+     "A ransomware crew encrypted scheduling systems at a regional hospital chain, which "
+     "postponed surgeries and diverted ambulances for two days."),
+    ("Flax Typhoon botnet of home routers dismantled",
+     "Flax Typhoon ran a botnet of compromised home routers and cameras; police seized its "
+     "command servers, the FBI said."),
+    ("Quillbyte exposes customer records in open bucket",
+     "Quillbyte left a storage bucket with customer names and invoices readable by anyone "
+     "for three months before a researcher reported it."),
+    ("BrightMesh flaw added to the KEV catalogue",
+     "CISA added CVE-2024-55123 in BrightMesh controllers to its Known Exploited "
+     "Vulnerabilities catalogue and set a three-week deadline for agencies."),
+    ("Talonix VPN gateways scanned at scale",
+     "Researchers saw scanning of Talonix VPN gateways jump tenfold within a day of a "
+     "proof-of-concept for CVE-2025-30999 being published."),
+    ("APT29 phishes diplomats with fake wine tastings",
+     "APT29 sent embassy staff invitations to wine tastings that delivered a loader, a "
+     "security firm reported on Tuesday."),
+    ("Hexacore file-sharing servers wiped by extortion gang",
+     "An extortion gang deleted data from unpatched Hexacore file-sharing servers and left "
+     "ransom notes asking for payment in Monero."),
+    ("Pylon routers conscripted into DDoS botnet",
+     "End-of-life Pylon routers with default passwords were enrolled into a botnet that "
+     "launched denial-of-service attacks against game servers."),
+    ("Volt Typhoon lurked in water utility for months",
+     "Volt Typhoon kept access to a water utility's network for nine months using stolen "
+     "credentials and built-in administration tools."),
+    ("Payroll provider confirms credential-stuffing attack",
+     "A payroll provider said attackers reused leaked passwords to log in to employee "
+     "accounts and redirect salary payments to mule accounts."),
+    ("Browser update fixes actively exploited sandbox escape",
+     "A browser maker shipped an emergency update for CVE-2025-40111, a sandbox escape "
+     "that it said was exploited in targeted attacks."),
+]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.intel.aliases import normalise_alias
+from bot.intel.aliases import normalise_alias, suggest
 from bot.intel.catalogue import (
     Actor,
     OverridesError,
@@ -184,6 +184,15 @@ def test_alias_hygiene(catalogue: list[Actor]) -> None:
             assert "(" not in name or name.startswith("NoName")  # "(QiAnXin)" notes dropped
         flat = [n for names in actor.schemes.values() for n in names]
         assert sorted(flat) == sorted(actor.all_names)
+
+
+def test_suggestions_from_the_catalogue_names(catalogue: list[Actor]) -> None:
+    names = [n for a in catalogue for n in a.all_names]
+    assert suggest("apt 92", names)[0] == "APT29"  # transposed digits
+    assert suggest("Grizly Step", names) == ["Grizzly Steppe"]
+    assert suggest("volt typhon", names)[0] == "Volt Typhoon"
+    assert suggest("flax", names)[0] == "Flax Typhoon"
+    assert suggest("Integrity Tech", names) == []  # nothing close: say so, don't guess
 
 
 # --- operator overrides ---------------------------------------------------------------------

@@ -1,0 +1,146 @@
+"""The CLI contract outside acceptance tests rely on (DESIGN.md): real `secbrief`
+processes, a real store, feeds served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, SHARED
+from tests.feedserver import FeedServer, make_rss
+
+SEED = SHARED / "seeds" / "000_8b9d3b8e9857e4cc.txt"
+DEBRIS = ("Listen to this Post", "Image Source", "Featured Image", "craiyon", "Undercode AI DI")
+
+
+async def asecbrief(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """As secbrief(), without blocking the event loop (for tests that serve feeds)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def secbrief(env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, input=stdin, capture_output=True,
+        text=True, timeout=timeout, check=False,
+    )
+
+
+@pytest.fixture
+def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text("")
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("SECBRIEF_") and k != "DISCORD_TOKEN"}
+    return {**base, "SECBRIEF_DATABASE": str(db_path), "SECBRIEF_FEEDS": str(feeds),
+            "SECBRIEF_WORKERS": "0"}
+
+
+@pytest.fixture
+def seeded(env) -> dict[str, str]:
+    seed = SEED if SEED.exists() else FIXTURES / "articles" / "001_corvane_securegate_zero_day.txt"
+    done = secbrief(env, "import", str(seed), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["added"], report["duplicates"], report["failed"]) == (1, 0, 0)
+    assert report["added_ids"]
+    return env
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="needs ../shared/seeds beside the clone")
+def test_seed_briefing_actor_and_search(seeded):
+    briefing = json.loads(secbrief(seeded, "briefing", "--since", "100000h", "--json").stdout)
+    (item,) = briefing["items"]
+    assert item["title"] == "US Sanctions Chinese Cybersecurity Firm Amid Rising Cyber Tensions"
+    assert len(item["key_points"]) == 10 and item["commentary"]
+    assert item["sources"] == ["SecurityWeek"]
+    assert {"Flax Typhoon", "Salt Typhoon"} <= set(item["actors"])
+    for key in ("url", "cves"):
+        assert key in item
+    assert not any(d in json.dumps(briefing) for d in DEBRIS)
+
+    hits = json.loads(secbrief(seeded, "search", "sanctions", "--json").stdout)
+    assert hits["results"][0]["title"] == item["title"]
+
+    flax = json.loads(secbrief(seeded, "actor", "Flax Typhoon", "--json").stdout)
+    assert flax["name"] == "Flax Typhoon" and flax["country"] == "CN"
+    assert "Ethereal Panda" in flax["aliases"] and flax["description"]
+    assert [a["title"] for a in flax["articles"]] == [item["title"]]
+    assert set(flax["articles"][0]) >= {"id", "title", "url", "published_at"}
+    panda = json.loads(secbrief(seeded, "actor", "Ethereal", "Panda", "--json").stdout)
+    assert panda["name"] == "Flax Typhoon"
+    salt = json.loads(secbrief(seeded, "actor", "Salt Typhoon", "--json").stdout)
+    assert salt["articles"] and salt["articles"][0]["title"] == item["title"]
+
+    unknown = secbrief(seeded, "actor", "Integrity Technology Group")
+    assert unknown.returncode == 1
+    assert "appears in 1 stored article" in unknown.stdout
+
+
+def test_import_twice_adds_nothing(seeded):
+    again = json.loads(secbrief(seeded, "import", str(SEED if SEED.exists() else
+                       FIXTURES / "articles" / "001_corvane_securegate_zero_day.txt"),
+                       "--json").stdout)
+    assert (again["added"], again["duplicates"]) == (0, 1)
+
+
+def test_unknown_actor_exits_1_with_suggestions(env):
+    done = secbrief(env, "actor", "Cozy Beer", "--json")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["status"] == "unknown" and "Cozy Bear" in data["suggestions"]
+
+
+def test_shell_reads_commands_from_stdin(seeded):
+    done = secbrief(seeded, "shell", stdin="/actor cozy bear\n/search sanctions\n/bogus\n")
+    assert done.returncode == 0
+    assert "APT29" in done.stdout and "Midnight Blizzard" in done.stdout
+    assert "results for" in done.stdout
+    assert "Unknown command" in done.stdout
+
+
+def test_run_without_token_starts_the_shell(env):
+    done = secbrief(env, "run", stdin="/help\n")
+    assert done.returncode == 0
+    assert "DISCORD_TOKEN is not set" in done.stderr
+    assert "The store is empty" in done.stdout and "/import" in done.stdout
+
+
+def test_bad_input_exits_non_zero_with_advice(env):
+    bad_since = secbrief(env, "briefing", "--since", "yesterday")
+    assert bad_since.returncode == 2 and "24h" in bad_since.stderr
+    empty_search = secbrief(env, "search", "--json", "!!!")
+    assert empty_search.returncode == 2 and "words" in empty_search.stderr
+    bad_setting = secbrief({**env, "SECBRIEF_POLL_INTERVAL": "soon"}, "briefing")
+    assert bad_setting.returncode == 2 and "SECBRIEF_POLL_INTERVAL" in bad_setting.stderr
+
+
+async def test_ingest_once_json_and_ssrf_refusal(env):
+    async with FeedServer() as server:
+        server.add("/feed.xml", make_rss(30, base=server.url("/")), etag='"1"')
+        url = server.url("/feed.xml")
+        _, out, _ = await asecbrief({**env, "SECBRIEF_FETCH_PAGES": "0"}, "ingest", "--once",
+                                    "--feed", url, "--json")
+        report = json.loads(out)
+        assert report["added"] == 0 and report["failed"] == 1
+        assert "SECBRIEF_ALLOW_PRIVATE_FEEDS" in report["errors"][0]["error"]
+        assert server.hits["/feed.xml"] == 0
+
+        allowed = {**env, "SECBRIEF_FETCH_PAGES": "0", "SECBRIEF_ALLOW_PRIVATE_FEEDS": "1"}
+        first = json.loads((await asecbrief(allowed, "ingest", "--once", "--feed", url,
+                                            "--json"))[1])
+        assert (first["added"], first["failed"]) == (30, 0) and len(first["added_ids"]) == 30
+        second = json.loads((await asecbrief(allowed, "ingest", "--once", "--feed", url,
+                                             "--json"))[1])
+        assert (second["added"], second["duplicates"]) == (0, 0)
+        assert second["feeds"][0]["status"] == "not_modified"
