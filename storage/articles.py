@@ -41,6 +41,11 @@ def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
     return tuple((simhash >> shift) & 0xFFFF for shift in (0, 16, 32, 48))  # type: ignore[return-value]
 
 
+# Visibility: None sees everything (the operator's CLI and shell); a guild id sees
+# public articles (scope 0) and its own feeds' articles. Used with params (g, g).
+_VISIBLE = "(? IS NULL OR a.scope_guild IN (0, ?))"
+
+
 def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -101,13 +106,13 @@ class ArticleRepository:
         cur = await db.execute(
             "INSERT OR IGNORE INTO articles (url, guid, import_key, feed_id, source, title, lead,"
             " text, published_at, fetched_at, key_points, commentary, refs, simhash,"
-            " content_hash, story_id, band0, band1, band2, band3)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " content_hash, story_id, band0, band1, band2, band3, scope_guild)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 a.url, a.guid, a.import_key, a.feed_id, a.source, a.title, a.lead, a.text,
                 published, to_db(now), json.dumps(a.key_points), json.dumps(a.commentary),
                 json.dumps(a.references), a.simhash, a.content_hash, story_id,
-                *simhash_bands(a.simhash),
+                *simhash_bands(a.simhash), a.scope_guild,
             ),
         )
         if cur.rowcount == 0:
@@ -172,8 +177,11 @@ class ArticleRepository:
         stories = await self.get_stories([story_id])
         return stories[0] if stories else None
 
-    async def get_stories(self, story_ids: Sequence[int]) -> list[Story]:
-        """Stories with their articles (earliest first), in the order given."""
+    async def get_stories(
+        self, story_ids: Sequence[int], *, guild_id: int | None = None
+    ) -> list[Story]:
+        """Stories with their articles visible to ``guild_id`` (earliest first), in the
+        order given; a story with no visible article is left out."""
         if not story_ids:
             return []
         stories: dict[int, Story] = {}
@@ -194,9 +202,9 @@ class ArticleRepository:
                         commentary=json.loads(row["commentary"]),
                     )
             async with self._db.execute(
-                f"SELECT id FROM articles WHERE story_id IN ({marks})"
-                " ORDER BY coalesce(published_at, fetched_at), id",
-                chunk,
+                f"SELECT a.id FROM articles a WHERE a.story_id IN ({marks}) AND {_VISIBLE}"
+                " ORDER BY coalesce(a.published_at, a.fetched_at), a.id",
+                (*chunk, guild_id, guild_id),
             ) as cur:
                 article_ids.extend(row[0] for row in await cur.fetchall())
         for article in await self.get_many(article_ids):
@@ -232,12 +240,17 @@ class ArticleRepository:
             cves=tags["cve"], vendors=tags["vendor"],
         )
 
-    async def story_ids_since(self, since: datetime, *, limit: int = 1000) -> list[int]:
-        """Stories first stored since ``since`` whose news is not older than ``since``."""
+    async def story_ids_since(
+        self, since: datetime, *, limit: int = 1000, guild_id: int | None = None
+    ) -> list[int]:
+        """Stories first stored since ``since`` whose news is not older than ``since``
+        and that have an article visible to ``guild_id``."""
         async with self._db.execute(
-            "SELECT id FROM stories WHERE first_seen >= ?"
-            " AND coalesce(published_at, first_seen) >= ? ORDER BY first_seen DESC LIMIT ?",
-            (to_db(since), to_db(since), limit),
+            "SELECT s.id FROM stories s WHERE s.first_seen >= ?"
+            " AND coalesce(s.published_at, s.first_seen) >= ?"
+            f" AND EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND {_VISIBLE})"
+            " ORDER BY s.first_seen DESC LIMIT ?",
+            (to_db(since), to_db(since), guild_id, guild_id, limit),
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
 
@@ -298,7 +311,9 @@ class ArticleRepository:
             row = await cur.fetchone()
         return row[0] if row else None
 
-    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+    async def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
+    ) -> list[SearchHit]:
         match = fts_query(query)
         if match is None:
             return []
@@ -306,57 +321,62 @@ class ArticleRepository:
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
             " snippet(articles_fts, 2, '', '', '…', 24) AS snip, bm25(articles_fts, 8.0, 3.0, 1.0)"
             " AS rank FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            " WHERE articles_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
-            (match, limit, offset),
+            f" WHERE articles_fts MATCH ? AND {_VISIBLE} ORDER BY rank LIMIT ? OFFSET ?",
+            (match, guild_id, guild_id, limit, offset),
         ) as cur:
             rows = await cur.fetchall()
         return [SearchHit(article=_ref(r), snippet=r["snip"] or "", rank=r["rank"]) for r in rows]
 
-    async def count_matching(self, phrase: str) -> int:
+    async def count_matching(self, phrase: str, *, guild_id: int | None = None) -> int:
         """How many articles contain ``phrase`` as a phrase (for "appears in N articles")."""
         words = [w for w in _WORD.findall(phrase)][:16]
         if not words:
             return 0
         match = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
         async with self._db.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", (match,)
+            "SELECT count(*) FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+            f" WHERE articles_fts MATCH ? AND {_VISIBLE}",
+            (match, guild_id, guild_id),
         ) as cur:
             return (await cur.fetchone())[0]
 
     async def tagged(
-        self, kind: str, value: str, *, limit: int = 5, offset: int = 0
+        self, kind: str, value: str, *, limit: int = 5, offset: int = 0,
+        guild_id: int | None = None,
     ) -> list[ArticleRef]:
         """Newest articles carrying a tag."""
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id"
             " FROM article_tags t JOIN articles a ON a.id = t.article_id"
-            " WHERE t.kind = ? AND t.value = ?"
+            f" WHERE t.kind = ? AND t.value = ? AND {_VISIBLE}"
             " ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT ? OFFSET ?",
-            (kind, value, limit, offset),
+            (kind, value, guild_id, guild_id, limit, offset),
         ) as cur:
             return [_ref(r) for r in await cur.fetchall()]
 
     async def tag_stats(
-        self, kind: str, value: str
+        self, kind: str, value: str, *, guild_id: int | None = None
     ) -> tuple[int, datetime | None, datetime | None]:
         """(article count, first seen, last seen) for a tag."""
         async with self._db.execute(
             "SELECT count(*), min(coalesce(a.published_at, a.fetched_at)),"
             " max(coalesce(a.published_at, a.fetched_at))"
             " FROM article_tags t JOIN articles a ON a.id = t.article_id"
-            " WHERE t.kind = ? AND t.value = ?",
-            (kind, value),
+            f" WHERE t.kind = ? AND t.value = ? AND {_VISIBLE}",
+            (kind, value, guild_id, guild_id),
         ) as cur:
             count, first, last = await cur.fetchone()
         return count, from_db(first), from_db(last)
 
-    async def tag_dates(self, kind: str, value: str, *, since: datetime) -> list[datetime]:
+    async def tag_dates(
+        self, kind: str, value: str, *, since: datetime, guild_id: int | None = None
+    ) -> list[datetime]:
         """Dates of the articles carrying a tag since ``since`` (for weekly charts)."""
         async with self._db.execute(
             "SELECT coalesce(a.published_at, a.fetched_at) FROM article_tags t"
             " JOIN articles a ON a.id = t.article_id WHERE t.kind = ? AND t.value = ?"
-            " AND coalesce(a.published_at, a.fetched_at) >= ?",
-            (kind, value, to_db(since)),
+            f" AND coalesce(a.published_at, a.fetched_at) >= ? AND {_VISIBLE}",
+            (kind, value, to_db(since), guild_id, guild_id),
         ) as cur:
             return [from_db(row[0]) for row in await cur.fetchall()]
 

@@ -28,6 +28,7 @@ class NewArticle:
     orgs: list[str] = field(default_factory=list)
     simhash: int = 0
     content_hash: str = ""
+    scope_guild: int = 0  # 0: public; else only that guild sees it (its own feed)
 
 
 @dataclass(slots=True)

@@ -90,14 +90,15 @@ class SubscriptionRepository:
             "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
             " FROM articles a JOIN article_tags t ON t.article_id = a.id"
             " JOIN subscriptions s ON s.kind = t.kind AND s.value = t.value"
-            " WHERE a.id BETWEEN ? AND ?",
+            " WHERE a.id BETWEEN ? AND ? AND a.scope_guild IN (0, s.guild_id)",
             (first_id, last_id),
         ) as cur:
             found.update(tuple(row) for row in await cur.fetchall())
         async with db.execute(
             "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
             " FROM articles a JOIN subscriptions s ON s.kind = 'source'"
-            " AND s.value = lower(a.source) WHERE a.id BETWEEN ? AND ?",
+            " AND s.value = lower(a.source) WHERE a.id BETWEEN ? AND ?"
+            " AND a.scope_guild IN (0, s.guild_id)",
             (first_id, last_id),
         ) as cur:
             found.update(tuple(row) for row in await cur.fetchall())
@@ -113,7 +114,8 @@ class SubscriptionRepository:
                 "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
                 " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
                 " JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
-                " WHERE articles_fts MATCH ? AND f.rowid BETWEEN ? AND ?",
+                " WHERE articles_fts MATCH ? AND f.rowid BETWEEN ? AND ?"
+                " AND a.scope_guild IN (0, s.guild_id)",
                 (keyword, match, first_id, last_id),
             ) as cur:
                 found.update(tuple(row) for row in await cur.fetchall())

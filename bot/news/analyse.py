@@ -43,6 +43,7 @@ class RawArticle:
     commentary: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     import_key: str | None = None
+    scope_guild: int = 0  # the guild whose own feed carried it; 0 for public
 
 
 _tagger: Tagger | None = None
@@ -99,4 +100,5 @@ def analyse(raw: RawArticle, tagger: Tagger | None = None) -> NewArticle:
         vendors=find_vendors(everything),
         simhash=simhash(text or title),
         content_hash=content_hash(text or title),
+        scope_guild=raw.scope_guild,
     )

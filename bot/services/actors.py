@@ -51,7 +51,9 @@ class ActorService:
         self._store = store
         self._clock = clock
 
-    async def lookup(self, name: str, *, limit: int = 5) -> ActorLookup:
+    async def lookup(
+        self, name: str, *, limit: int = 5, guild_id: int | None = None
+    ) -> ActorLookup:
         name = " ".join(name.split())
         if not name:
             raise UserError("Give an actor name, e.g. `/actor Flax Typhoon`.")
@@ -60,7 +62,7 @@ class ActorService:
         result = ActorLookup(query=name)
         matches = await self._store.actors.resolve(name)
         if len(matches) == 1:
-            result.profile = await self.profile(matches[0], limit=limit)
+            result.profile = await self.profile(matches[0], limit=limit, guild_id=guild_id)
             return result
         if len(matches) > 1:
             result.candidates = matches
@@ -70,35 +72,46 @@ class ActorService:
             org_name, linked = org
             result.organisation = (org_name, linked.name if linked else None)
         result.suggestions = suggest(name, await self._store.actors.all_alias_names())
-        result.mentions = await self._store.articles.count_matching(name)
+        result.mentions = await self._store.articles.count_matching(name, guild_id=guild_id)
         return result
 
-    async def profile(self, actor: Actor, *, limit: int = 5) -> ActorProfile:
+    async def profile(
+        self, actor: Actor, *, limit: int = 5, guild_id: int | None = None
+    ) -> ActorProfile:
         articles = self._store.articles
-        total, first, last = await articles.tag_stats("actor", actor.name)
-        recent = await articles.tagged("actor", actor.name, limit=limit)
+        total, first, last = await articles.tag_stats("actor", actor.name, guild_id=guild_id)
+        recent = await articles.tagged("actor", actor.name, limit=limit, guild_id=guild_id)
         return ActorProfile(
             actor=actor,
             total=total,
             first_seen=first,
             last_seen=last,
             articles=recent,
-            weekly=await self.weekly(actor.name),
+            weekly=await self.weekly(actor.name, guild_id=guild_id),
         )
 
-    async def weekly(self, actor_name: str, *, weeks: int = WEEKS) -> list[tuple[date, int]]:
+    async def weekly(
+        self, actor_name: str, *, weeks: int = WEEKS, guild_id: int | None = None
+    ) -> list[tuple[date, int]]:
         this_week = week_start(self._clock().date())
         starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
         counts = dict.fromkeys(starts, 0)
         since = datetime.combine(starts[0], datetime.min.time(), tzinfo=self._clock().tzinfo)
-        for when in await self._store.articles.tag_dates("actor", actor_name, since=since):
+        dates = await self._store.articles.tag_dates(
+            "actor", actor_name, since=since, guild_id=guild_id
+        )
+        for when in dates:
             start = week_start(when.date())
             if start in counts:
                 counts[start] += 1
         return list(counts.items())
 
-    async def older_articles(self, actor_name: str, *, offset: int, limit: int = 5):
-        return await self._store.articles.tagged("actor", actor_name, limit=limit, offset=offset)
+    async def older_articles(
+        self, actor_name: str, *, offset: int, limit: int = 5, guild_id: int | None = None
+    ) -> list[ArticleRef]:
+        return await self._store.articles.tagged(
+            "actor", actor_name, limit=limit, offset=offset, guild_id=guild_id
+        )
 
     async def autocomplete(self, prefix: str) -> list[tuple[str, str]]:
         return await self._store.actors.autocomplete(prefix[:MAX_NAME], limit=25)

@@ -94,9 +94,12 @@ class BriefingService:
         self._store = store
         self._clock = clock
 
-    async def items(self, story_ids: Sequence[int]) -> list[BriefingItem]:
-        """Items for these stories, in the order given."""
-        return [item_for(s) for s in await self._store.articles.get_stories(story_ids)]
+    async def items(
+        self, story_ids: Sequence[int], *, guild_id: int | None = None
+    ) -> list[BriefingItem]:
+        """Items for these stories, in the order given (None: every article visible)."""
+        stories = await self._store.articles.get_stories(story_ids, guild_id=guild_id)
+        return [item_for(s) for s in stories]
 
     async def plan_scheduled(self, schedule: Schedule) -> int | None:
         """Record the scheduled briefing for a channel: every story since its previous
@@ -104,7 +107,7 @@ class BriefingService:
         Returns the batch id, or None when there is nothing new."""
         now = self._clock()
         since = schedule.last_sent_at or now - timedelta(hours=24)
-        briefing = await self.build(since)
+        briefing = await self.build(since, guild_id=schedule.guild_id)
         store = self._store
         async with Transaction(store.db):
             batch = await store.deliveries.plan_in_transaction(
@@ -114,10 +117,14 @@ class BriefingService:
             await store.schedules.mark_sent(schedule.channel_id, now)
         return batch
 
-    async def build(self, since: datetime, *, limit: int = MAX_STORIES) -> Briefing:
-        """Every story first stored since ``since``, most important first."""
-        story_ids = await self._store.articles.story_ids_since(since, limit=limit)
-        items = await self.items(story_ids)
+    async def build(
+        self, since: datetime, *, limit: int = MAX_STORIES, guild_id: int | None = None
+    ) -> Briefing:
+        """Every story first stored since ``since``, most important first. A guild sees
+        public stories and its own feeds'; None (the operator) sees everything."""
+        articles = self._store.articles
+        story_ids = await articles.story_ids_since(since, limit=limit, guild_id=guild_id)
+        items = await self.items(story_ids, guild_id=guild_id)
         oldest = datetime.min.replace(tzinfo=since.tzinfo)
         items.sort(key=lambda i: (i.importance, i.published_at or oldest), reverse=True)
         return Briefing(generated_at=self._clock(), since=since, items=items)

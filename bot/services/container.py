@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,6 +85,7 @@ async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow
 ) -> AsyncIterator[Services]:
     store = await Store.open(settings.database)
+    stack = AsyncExitStack()
     limits = fetch_limits(settings)
     session = make_session(limits, allow_private=settings.allow_private_feeds)
     executor: LazyProcessPool | None = None
@@ -94,8 +95,12 @@ async def open_services(
             executor = LazyProcessPool(settings.workers, tagger)
         llm = None
         if settings.llm_enabled:
+            # Its own session: the feed session refuses private addresses, and an
+            # operator's model server is often on localhost.
+            llm_session = aiohttp.ClientSession()
+            stack.push_async_callback(llm_session.close)
             llm = LLMWriter(
-                session,
+                llm_session,
                 url=settings.llm_url or "",
                 model=settings.llm_model or "",
                 api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
@@ -136,5 +141,6 @@ async def open_services(
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+        await stack.aclose()
         await session.close()
         await store.close()

@@ -226,6 +226,7 @@ class IngestService:
             url=entry.url,
             guid=entry.guid,
             feed_id=feed.id,
+            scope_guild=feed.guild_id,
             published_at=entry.published_at,
             page_html=page,
             feed_html=entry.content_html or entry.summary_html,

@@ -13,7 +13,9 @@ class SearchService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> list[SearchHit]:
+    async def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
+    ) -> list[SearchHit]:
         query = query.strip()
         if not query:
             raise UserError("Give some words to search for, e.g. `/search ransomware`.")
@@ -21,4 +23,6 @@ class SearchService:
             raise UserError(f"That search is too long (over {MAX_QUERY} characters).")
         if not any(ch.isalnum() for ch in query):
             raise UserError("Search for words or numbers; punctuation alone matches nothing.")
-        return await self._store.articles.search(query, limit=limit, offset=offset)
+        return await self._store.articles.search(
+            query, limit=limit, offset=offset, guild_id=guild_id
+        )

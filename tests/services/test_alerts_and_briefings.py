@@ -108,3 +108,25 @@ async def test_transaction_rolls_back_on_error(services):
     except RuntimeError:
         pass
     assert await store.meta.get("probe") is None
+
+
+async def test_a_guild_feed_is_seen_by_that_guild_only(services, feed_server):
+    from tests.feedserver import make_rss
+
+    services.ingest._fetch_pages = False
+    feed_server.add("/private.xml", make_rss(2, base=feed_server.url("/"), title_prefix="Zyx"))
+    await services.feeds.add(ADMIN, feed_server.url("/private.xml"))
+    await services.store.meta.set("alert_cursor", "0")
+    outsider = Caller(user_id=303, guild_id=4242)
+    await services.subscriptions.subscribe(outsider, "keyword", "Zyx")
+    await services.subscriptions.subscribe(ALICE, "keyword", "Zyx")
+    report = await services.ingest.poll(operator_urls=[])
+    assert report.added == 2
+    since = services.clock() - timedelta(days=3650)  # the generated items are dated 2025
+    assert len((await services.briefings.build(since, guild_id=9001)).items) == 2
+    assert (await services.briefings.build(since, guild_id=4242)).items == []
+    assert await services.search.search("Zyx", guild_id=4242) == []
+    assert len(await services.search.search("Zyx", guild_id=9001)) == 2
+    await AlertService(services.store, clock=services.clock).plan_round()
+    targets = {b.target_id for b in await services.store.deliveries.pending(now=services.clock())}
+    assert targets == {ALICE.user_id}
