@@ -144,3 +144,15 @@ async def test_ingest_once_json_and_ssrf_refusal(env):
                                              "--json"))[1])
         assert (second["added"], second["duplicates"]) == (0, 0)
         assert second["feeds"][0]["status"] == "not_modified"
+
+
+def test_wire_story_from_two_sources_is_one_briefing_item(env):
+    wire = FIXTURES / "wire"
+    done = secbrief(env, "import", str(wire / "wire_a.txt"), str(wire / "wire_b.txt"), "--json")
+    assert json.loads(done.stdout)["added"] == 2
+    briefing = json.loads(secbrief(env, "briefing", "--since", "100000h", "--json").stdout)
+    (item,) = briefing["items"]
+    assert item["sources"] == ["SecurityWeek", "BleepingComputer"]
+    assert item["cves"] == ["CVE-2026-21887"]
+    assert 3 <= len(item["key_points"]) and item["commentary"]
+    assert any("2 sources" in line for line in item["commentary"])

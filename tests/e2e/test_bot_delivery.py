@@ -5,10 +5,10 @@ accepting a message and the ledger recording it."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 
+from bot.ratelimit import RateLimiter
 from bot.services.caller import Caller
 from tests.conftest import Clock
 from tests.e2e.conftest import STORIES, World, add_story
@@ -194,18 +194,18 @@ async def test_every_request_of_a_fan_out_is_paced(world, bot):
     """DM channels are opened once per user (then cached) and every request, not only the
     sends, takes a slot from the global limiter: the fake's global limit never trips."""
     fake = world.fake
-    fake.global_limiter.limit = 20  # per second
-    bot.deliverer.limiter = type(bot.deliverer.limiter)(18)
-    users = [fake.add_user(f"u{n}") for n in range(24)]
+    fake.global_limiter.limit = 32  # per second
+    bot.deliverer.limiter = RateLimiter(30)
+    users = [fake.add_user(f"u{n}") for n in range(16)]
     for user in users:
         fake.add_member(world.guild.id, user.id)
         await follow(bot, world, user)
     await add_story(bot.services, *STORIES[1])
     stats = await alert(bot)
-    assert stats.messages == 24 and fake.stats.global_429 == 0
-    assert fake.stats.count("POST", "/users/@me/channels") == 24
+    assert stats.messages == 16 and fake.stats.global_429 == 0
+    assert fake.stats.count("POST", "/users/@me/channels") == 16
     assert fake.stats.count("GET", "/users/*") == 0  # no user fetches
     await add_story(bot.services, *STORIES[10])
     await alert(bot)
-    assert fake.stats.count("POST", "/users/@me/channels") == 24  # cached DM channels
+    assert fake.stats.count("POST", "/users/@me/channels") == 16  # cached DM channels
     assert all(len(fake.sent_to_user(u.id)) == 2 for u in users)
