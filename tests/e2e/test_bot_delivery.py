@@ -13,6 +13,8 @@ from bot.services.caller import Caller
 from tests.conftest import Clock
 from tests.e2e.conftest import STORIES, World, add_story
 
+SECOND = ("School district ransomware attack closes classes",
+          "A ransomware attack on a school district's servers closed classes for a week.")
 HOSTILE = ("@everyone <@&123456789012345678> ransomware crew leaks @here hospital files",
            "A ransomware crew leaked files stolen from a hospital group, @everyone was told.")
 
@@ -65,13 +67,15 @@ async def test_429s_are_retried_and_nothing_is_lost(world, bot):
     for user in users:
         await follow(bot, world, user)
     await add_story(bot.services, *STORIES[1])
-    # Six 429s in a row outlast discord.py's own five tries, so the Deliverer's retry
-    # (same nonce) has to step in; then a global one.
-    fake.fail_next("POST /channels/*/messages", 429, count=6, retry_after=0.05)
+    # Six 429s in a row on one DM outlast discord.py's own five tries, so the Deliverer's
+    # retry (same nonce) has to step in; a global 429 and a route 429 hit the others.
+    alice_dm = fake.world.dm_channel(world.alice.id)
+    fake.fail_next(alice_dm.id, 429, count=6, retry_after=0.05)
     fake.fail_next("POST /channels/*/messages", 429, count=1, retry_after=0.05, is_global=True)
+    fake.fail_next("POST /channels/*/messages", 429, count=1, retry_after=0.05)
     stats = await alert(bot)
-    assert fake.stats.by_status[429] == 7 and fake.stats.injected == 7
-    assert stats.retried >= 1 and (stats.sent, stats.failed) == (3, 0)
+    assert fake.stats.by_status[429] == 8 and fake.stats.injected == 8
+    assert stats.retried == 1 and (stats.sent, stats.failed) == (3, 0)
     for user in users:
         assert len(fake.sent_to_user(user.id)) == 1
     assert fake.nonce_hits == 0  # a 429 was never accepted, so no repeat reached Discord
@@ -175,7 +179,7 @@ async def test_crash_after_discord_accepted_does_not_post_twice(world, bot, monk
 
     # Past the nonce window the same crash costs one duplicate.
     fake.nonce_window = 0.0
-    await add_story(bot.services, *STORIES[7])
+    await add_story(bot.services, *SECOND)
     await bot.alerts.plan_round()
     with monkeypatch.context() as patch:
         stuck.clear()
@@ -187,7 +191,7 @@ async def test_crash_after_discord_accepted_does_not_post_twice(world, bot, monk
             await round_
     await bot.deliverer.send_pending()
     titles = [m["embeds"][0]["title"] for m in fake.sent_to_user(world.alice.id)]
-    assert titles == [STORIES[1][0], STORIES[7][0], STORIES[7][0]]
+    assert titles == [STORIES[1][0], SECOND[0], SECOND[0]]
 
 
 async def test_every_request_of_a_fan_out_is_paced(world, bot):
@@ -204,8 +208,8 @@ async def test_every_request_of_a_fan_out_is_paced(world, bot):
     stats = await alert(bot)
     assert stats.messages == 16 and fake.stats.global_429 == 0
     assert fake.stats.count("POST", "/users/@me/channels") == 16
-    assert fake.stats.count("GET", "/users/*") == 0  # no user fetches
-    await add_story(bot.services, *STORIES[10])
+    assert fake.stats.count("GET", "/users/[0-9]*") == 0  # no user fetches
+    await add_story(bot.services, *SECOND)
     await alert(bot)
     assert fake.stats.count("POST", "/users/@me/channels") == 16  # cached DM channels
     assert all(len(fake.sent_to_user(u.id)) == 2 for u in users)

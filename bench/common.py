@@ -1,0 +1,440 @@
+"""Shared helpers for the benchmarks: figures with targets, timing and percentiles, RSS,
+a cached catalogue template and a cached N-article store, and a feed server that answers
+on many loopback addresses from a child process.
+
+Benchmarks are scripts, not tests: they print "figure … target … PASS/MISS" lines and a
+summary table, and exit 0 whatever the figures (a MISS is information, not a crash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from aiohttp import web  # noqa: E402
+
+from bot.config import Settings  # noqa: E402
+from bot.intel.catalogue import catalogue_version  # noqa: E402
+from bot.intel.fingerprint import content_hash, simhash  # noqa: E402
+from bot.intel.vendors import canonical_vendor  # noqa: E402
+from bot.services.catalogue import ensure_catalogue  # noqa: E402
+from bot.services.commentary import CommentaryService  # noqa: E402
+from storage.db import migrations  # noqa: E402
+from storage.models import NewArticle  # noqa: E402
+from storage.store import Store  # noqa: E402
+from tests.conftest import make_settings  # noqa: E402
+from tests.feedserver import FeedServer  # noqa: E402
+from tests.fixtures.make_corpus import make_articles  # noqa: E402
+
+CACHE = Path(tempfile.gettempdir()) / "secbrief-bench"
+BUILD_FORMAT = 1  # bump when build_store changes what it writes
+
+
+def clean_environment() -> None:
+    """Benchmarks run on the defaults: drop SECBRIEF_* variables the shell may set."""
+    dropped = sorted(k for k in os.environ if k.startswith("SECBRIEF_"))
+    for name in dropped:
+        del os.environ[name]
+    if dropped:
+        print(f"(ignoring {', '.join(dropped)} from the environment)")
+
+
+def bench_settings(db: Path, **overrides: object) -> Settings:
+    """Settings for a benchmark store: tests' make_settings (no .env, private feeds
+    allowed, threads unless SECBRIEF_WORKERS says otherwise) plus overrides."""
+    return make_settings(db, **overrides)
+
+
+# -- figures -------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    value: str
+    target: str = ""
+    ok: bool | None = None  # None: informational, no target
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.ok is None else ("PASS" if self.ok else "MISS")
+
+
+@dataclass
+class Report:
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+
+    def check(self, name: str, value: str, target: str, ok: bool) -> Figure:
+        return self._add(Figure(name, value, target, ok))
+
+    def info(self, name: str, value: str) -> Figure:
+        return self._add(Figure(name, value))
+
+    def _add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        target = f"target {figure.target}" if figure.target else ""
+        print(f"  {figure.name:<52} {figure.value:>16}  {target:<18} {figure.verdict}",
+              flush=True)
+        return figure
+
+    def summary(self) -> None:
+        rows = [f for f in self.figures if f.ok is not None] or self.figures
+        width = max(len(f.name) for f in rows)
+        value_w = max(len(f.value) for f in rows)
+        target_w = max([len(f.target) for f in rows] + [6])
+        print(f"\n== summary: {self.title} ==")
+        print(f"{'figure':<{width}}  {'value':>{value_w}}  {'target':<{target_w}}  verdict")
+        for f in rows:
+            print(f"{f.name:<{width}}  {f.value:>{value_w}}  {f.target:<{target_w}}  {f.verdict}")
+        misses = sum(f.ok is False for f in rows)
+        print(f"{len(rows) - misses} PASS, {misses} MISS")
+
+
+def section(title: str) -> None:
+    print(f"\n-- {title}", flush=True)
+
+
+# -- timing --------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100), linear between closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+@contextmanager
+def stopwatch() -> Iterator[Callable[[], float]]:
+    """``with stopwatch() as elapsed: ...; elapsed()`` — seconds, frozen at exit."""
+    start = time.perf_counter()
+    end: list[float] = []
+    yield lambda: (end[0] if end else time.perf_counter()) - start
+    end.append(time.perf_counter())
+
+
+async def time_calls(fn: Callable[..., object], inputs: Sequence[object], *,
+                     rounds: int = 3) -> list[float]:
+    """Seconds per call of ``await fn(x)`` for every input, ``rounds`` times over
+    (the first round warms SQLite's page cache like a bot that has been running)."""
+    times: list[float] = []
+    for _ in range(rounds):
+        for x in inputs:
+            start = time.perf_counter()
+            await fn(x)  # type: ignore[misc]
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _proc_status(key: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024  # kB → MB
+    return math.nan
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now (VmRSS), in MB."""
+    return _proc_status("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM), in MB."""
+    return _proc_status("VmHWM")
+
+
+def cpu_times() -> tuple[float, float]:
+    """(CPU seconds of this process, all threads; of waited-for children)."""
+    t = os.times()
+    return t.user + t.system, t.children_user + t.children_system
+
+
+# -- cached stores ---------------------------------------------------------------------
+
+
+def _schema_key() -> str:
+    digest = hashlib.sha256()
+    for number, name, sql in migrations():
+        digest.update(f"{number}{name}{sql}".encode())
+    digest.update(catalogue_version().encode())
+    digest.update(str(BUILD_FORMAT).encode())
+    return digest.hexdigest()[:12]
+
+
+async def catalogue_template() -> Path:
+    """A store holding only the actor catalogue, built once per schema/catalogue."""
+    path = CACHE / f"catalogue-{_schema_key()}.db"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    store = await Store.open(tmp)
+    try:
+        await ensure_catalogue(store, bench_settings(tmp))
+        await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await store.close()
+    os.replace(tmp, path)
+    return path
+
+
+async def fresh_db(directory: Path, name: str = "secbrief.db") -> Path:
+    """A new store file in ``directory``: a copy of the catalogue template."""
+    path = directory / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(await catalogue_template(), path)
+    return path
+
+
+def copy_store(source: Path, directory: Path, name: str = "secbrief.db") -> Path:
+    """A private copy of a cached store (benchmarks that write must not touch the cache)."""
+    path = directory / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, path)
+    return path
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def cheap_key_points(lead: str, text: str) -> list[str]:
+    """Four sentences after the lead: realistic size for stored key points, without
+    running the key-point ranker 100,000 times (bench_store times the real one)."""
+    sentences = [s for s in _SENTENCE_END.split(text.replace("\n", " ")) if s and s != lead]
+    return sentences[:4]
+
+
+@dataclass
+class BuiltStore:
+    path: Path
+    n: int
+    seed: int
+    build_seconds: float  # when the cache was built (0 if unknown)
+    cached: bool
+    now: str  # ISO time just after the newest article: the clock for services
+    briefing_since: str  # ISO time from which ~1,000 stories were first stored
+    briefing_stories: int
+    stories: int
+    size_mb: float
+    actor_names: dict[str, str]  # corpus actor name -> canonical catalogue name
+
+    @property
+    def clock_now(self) -> datetime:
+        return datetime.fromisoformat(self.now)
+
+    @property
+    def since(self) -> datetime:
+        return datetime.fromisoformat(self.briefing_since)
+
+
+def sorted_corpus(n: int, seed: int = 0) -> list[dict]:
+    """make_articles(n, seed) in publication order (so ids grow with time, as they do
+    when a bot ingests news as it appears; a republication follows its original)."""
+    articles = make_articles(n, seed)
+    articles.sort(key=lambda a: (a["published_at"], a["id"]))
+    return articles
+
+
+async def resolve_actor_names(store: Store, names: Sequence[str]) -> dict[str, str]:
+    """Corpus actor names -> canonical catalogue names (what the tagger would store);
+    names the catalogue does not know or finds ambiguous are left out."""
+    found: dict[str, str] = {}
+    for name in sorted(set(names)):
+        matches = await store.actors.resolve(name)
+        if len(matches) == 1:
+            found[name] = matches[0].name
+    return found
+
+
+def new_article(a: dict, actor_names: dict[str, str]) -> NewArticle:
+    """A corpus article as ingestion would store it: canonical actor names, catalogue
+    vendors only, real fingerprints; key points cheap (see cheap_key_points)."""
+    vendors = [v for v in (canonical_vendor(x) for x in a["vendors"]) if v]
+    return NewArticle(
+        source=a["source"], title=a["title"], url=a["url"], lead=a["lead"], text=a["text"],
+        published_at=a["published_at"], key_points=cheap_key_points(a["lead"], a["text"]),
+        actors=[actor_names[x] for x in a["actors"] if x in actor_names], cves=list(a["cves"]),
+        vendors=vendors, simhash=simhash(a["text"]), content_hash=content_hash(a["text"]),
+    )
+
+
+FETCH_DELAY = timedelta(minutes=5)  # simulated time between publication and ingestion
+BRIEFING_STORIES = 1000
+COMMENTED_STORIES = 1500  # newest stories given real grounded commentary
+
+
+async def build_store(n: int, seed: int = 0, *, quiet: bool = False) -> BuiltStore:
+    """A store with the catalogue and n corpus articles (cached by n, seed and schema).
+
+    Articles go in through ArticleRepository.add, one transaction each, as ingestion
+    stores them; republications join their original's story (the corpus' ground
+    truth, so the store does not depend on the clustering code under test). The newest
+    COMMENTED_STORIES stories get their commentary through the real CommentaryService.
+    """
+    key = f"store-{n}-{seed}-{_schema_key()}"
+    path = CACHE / f"{key}.db"
+    meta_path = CACHE / f"{key}.json"
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        return BuiltStore(path=path, cached=True, **meta)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(await catalogue_template(), tmp)
+    corpus = sorted_corpus(n, seed)
+    store = await Store.open(tmp)
+    try:
+        actor_names = await resolve_actor_names(
+            store, [x for a in corpus[:2000] for x in a["actors"]]
+        )
+        story_of: dict[int, int] = {}  # corpus story index -> story id
+        first_seen: dict[int, datetime] = {}  # story id -> first_seen
+        step = max(1, n // 20)
+        for i, a in enumerate(corpus):
+            now = a["published_at"] + FETCH_DELAY
+            stored = await store.articles.add(
+                new_article(a, actor_names), story_id=story_of.get(a["story"]), now=now
+            )
+            assert stored is not None, a["url"]
+            story_of.setdefault(a["story"], stored[1])
+            first_seen.setdefault(stored[1], now)
+            if not quiet and (i + 1) % step == 0:
+                rate = (i + 1) / (time.perf_counter() - started)
+                print(f"    building store: {i + 1:,}/{n:,} articles ({rate:,.0f}/s)",
+                      flush=True)
+        newest = sorted(first_seen.items(), key=lambda kv: kv[1], reverse=True)
+        clock_now = newest[0][1] + timedelta(hours=1)
+        commentary = CommentaryService(store, clock=lambda: clock_now)
+        for story_id, _ in newest[:COMMENTED_STORIES]:
+            await commentary.refresh(story_id)
+        # stories first stored at or after `since` whose news is not older: the
+        # BRIEFING_STORIES newest (published_at = first_seen - FETCH_DELAY for originals)
+        cut = newest[min(BRIEFING_STORIES, len(newest)) - 1][1] - FETCH_DELAY
+        window = len(await store.articles.story_ids_since(cut, limit=10 * BRIEFING_STORIES))
+        await store.db.execute("PRAGMA optimize")
+        await store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await store.close()
+    os.replace(tmp, path)
+    meta = {
+        "n": n, "seed": seed, "build_seconds": round(time.perf_counter() - started, 1),
+        "now": clock_now.isoformat(), "briefing_since": cut.isoformat(),
+        "briefing_stories": window, "stories": len(first_seen),
+        "size_mb": round(path.stat().st_size / 1e6, 1), "actor_names": actor_names,
+    }
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return BuiltStore(path=path, cached=False, **meta)
+
+
+# -- a feed server on many loopback addresses, in its own process -----------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    body: bytes
+    content_type: str = "application/rss+xml; charset=utf-8"
+    etag: str | None = None
+
+
+class LoopbackFeedServer(FeedServer):
+    """tests.feedserver.FeedServer answering on 127.0.0.1 and on 127.0.0.2 … 127.0.0.N
+    at the same port: one aiohttp site per address (the whole 127/8 is loopback on
+    Linux, but a socket bound to 127.0.0.1 answers only there; binding 0.0.0.0 would
+    expose the port). Each address is a separate host for the fetcher's per-host limit."""
+
+    def __init__(self, *, hosts: int, latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self.hosts = hosts
+
+    async def start(self) -> None:
+        for _attempt in range(5):
+            await super().start()
+            try:
+                for n in range(2, self.hosts + 1):
+                    await web.TCPSite(self._runner, f"127.0.0.{n}", self.port).start()
+                return
+            except OSError:  # the port was taken on another address: try a new one
+                await self.close()
+        raise RuntimeError("could not bind the same port on every loopback address")
+
+
+def host_url(host: int, port: int, path: str) -> str:
+    """URL of ``path`` on loopback host 127.0.0.<host>."""
+    return f"http://127.0.0.{host}:{port}{path}"
+
+
+Routes = Callable[[int], dict[str, Route]]  # port -> {path: route}
+
+
+def _serve(build: Routes, hosts: int, latency: float, conn) -> None:
+    async def main() -> None:
+        server = LoopbackFeedServer(hosts=hosts, latency=latency)
+        await server.start()
+        for path, route in build(server.port).items():
+            server.add(path, route.body, content_type=route.content_type, etag=route.etag)
+        conn.send(server.port)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)  # any message: stop
+        conn.send(sum(server.hits.values()))
+        await server.close()
+
+    asyncio.run(main())
+
+
+@contextmanager
+def served(build: Routes, *, hosts: int, latency: float) -> Iterator[int]:
+    """Serve the routes ``build(port)`` returns from a child process (forked, so
+    ``build`` may be a closure) on 127.0.0.1 … 127.0.0.<hosts>; yields the port. A child
+    process keeps the server's own work off the event loop under test (a real feed
+    server is another machine). Start it before opening any store."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_serve, args=(build, hosts, latency, child), daemon=True)
+    process.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("feed server did not start")
+        yield parent.recv()
+    finally:
+        try:
+            parent.send("stop")
+            if parent.poll(10):
+                parent.recv()
+        except (BrokenPipeError, EOFError, OSError):
+            pass
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+            process.join()
