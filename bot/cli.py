@@ -12,13 +12,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.intel.catalogue import OverridesError
 from bot.jsonout import actor_lookup, dumps, search_hits
 from bot.render.text import actor_text, briefing_text, search_text
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.shell import Shell, summary
 from bot.timeparse import parse_duration
+from storage.actors import OverrideConflict
 
 log = logging.getLogger("secbrief")
 
@@ -216,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except ValueError as exc:  # e.g. an unreadable feed list
+    except (ConfigError, OverridesError, OverrideConflict) as exc:
         print(f"secbrief: {exc}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BUNDLED_FEEDS = Path(__file__).parent / "news" / "default_feeds.txt"
 
 
+class ConfigError(ValueError):
+    """A configuration file the operator named cannot be used."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
@@ -71,8 +75,8 @@ def read_feed_list(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValueError(f"cannot read the feed list {path}: {exc.strerror}; "
-                         "check SECBRIEF_FEEDS") from exc
+        raise ConfigError(f"cannot read the feed list {path}: {exc.strerror}; "
+                          "check SECBRIEF_FEEDS") from exc
     urls: list[str] = []
     for line in text.splitlines():
         line = line.strip()

@@ -72,10 +72,13 @@ class Jobs:
 
     def every(self, name: str, seconds: float, func: Callable[[], Awaitable[None]],
               *, first_run: datetime | None = None) -> None:
+        """Run ``func`` every ``seconds``; first at ``first_run``, else one interval on."""
+        # APScheduler 3 reads an explicit next_run_time=None as "add the job paused".
+        start = {"next_run_time": first_run} if first_run is not None else {}
         self.scheduler.add_job(
             self._tracked(func), "interval", seconds=seconds, id=name, name=name,
             replace_existing=True, coalesce=True, max_instances=1,
-            misfire_grace_time=int(seconds), next_run_time=first_run,
+            misfire_grace_time=max(int(seconds), 1), **start,
         )
 
     def once(self, name: str, func: Callable[[], Awaitable[None]]) -> None:

@@ -65,8 +65,9 @@ class FeedRepository:
             return (await cur.fetchone())[0]
 
     async def due(self, now: datetime, *, operator_urls: list[str] | None = None) -> list[Feed]:
-        """Enabled feeds whose next poll time has come: every guild feed, and the operator
-        feeds among ``operator_urls`` (all operator feeds when None)."""
+        """Enabled feeds whose next poll time has come: every guild feed, the operator
+        feeds among ``operator_urls`` (all operator feeds when None), and operator feeds
+        added by hand (the shell's `/feeds add`)."""
         async with self._db.execute(
             "SELECT * FROM feeds WHERE disabled = 0"
             " AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY id",
@@ -75,7 +76,10 @@ class FeedRepository:
             feeds = [_feed(row) for row in await cur.fetchall()]
         if operator_urls is not None:
             wanted = set(operator_urls)
-            feeds = [f for f in feeds if f.guild_id != OPERATOR_GUILD or f.url in wanted]
+            feeds = [
+                f for f in feeds
+                if f.guild_id != OPERATOR_GUILD or f.url in wanted or f.added_by is not None
+            ]
         return feeds
 
     async def remove(self, url: str, *, guild_id: int) -> bool:

@@ -123,6 +123,16 @@ def test_bad_input_exits_non_zero_with_advice(env):
     assert empty_search.returncode == 2 and "words" in empty_search.stderr
     bad_setting = secbrief({**env, "SECBRIEF_POLL_INTERVAL": "soon"}, "briefing")
     assert bad_setting.returncode == 2 and "SECBRIEF_POLL_INTERVAL" in bad_setting.stderr
+    no_feeds = secbrief({**env, "SECBRIEF_FEEDS": "/nonexistent/feeds.txt"}, "ingest", "--once")
+    assert no_feeds.returncode == 2 and "SECBRIEF_FEEDS" in no_feeds.stderr
+
+
+def test_bad_actors_file_is_reported(env, tmp_path):
+    broken = tmp_path / "actors.toml"
+    broken.write_text('[[actor]]\nname = "Unclosed\n')
+    done = secbrief({**env, "SECBRIEF_ACTORS_FILE": str(broken)}, "actor", "APT29")
+    assert done.returncode == 2 and "actors.toml" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 async def test_ingest_once_json_and_ssrf_refusal(env):

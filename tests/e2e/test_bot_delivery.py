@@ -11,7 +11,7 @@ import pytest
 from bot.ratelimit import RateLimiter
 from bot.services.caller import Caller
 from tests.conftest import Clock
-from tests.e2e.conftest import STORIES, World, add_story
+from tests.e2e.conftest import STORIES, World, add_story, running_bot
 
 SECOND = ("School district ransomware attack closes classes",
           "A ransomware attack on a school district's servers closed classes for a week.")
@@ -213,3 +213,15 @@ async def test_every_request_of_a_fan_out_is_paced(world, bot):
     await alert(bot)
     assert fake.stats.count("POST", "/users/@me/channels") == 16  # cached DM channels
     assert all(len(fake.sent_to_user(u.id)) == 2 for u in users)
+
+
+async def test_the_alert_job_runs_on_its_own(world, settings, clock: Clock):
+    """No test-driven round here: the scheduler's alerts job must be running (APScheduler 3
+    adds a job with next_run_time=None paused, which once left alerts unsent)."""
+    quick = settings.model_copy(update={"dev_guild_id": world.guild.id, "alert_interval": 1})
+    async with running_bot(world.fake, quick, clock=clock) as bot:
+        job = bot.jobs.scheduler.get_job("alerts")
+        assert job is not None and job.next_run_time is not None
+        await follow(bot, world, world.alice)
+        await add_story(bot.services, *STORIES[1])
+        await world.fake.wait_for(lambda: len(world.fake.sent_to_user(world.alice.id)) == 1, 5)

@@ -1,0 +1,420 @@
+"""Ingestion end to end over HTTP: the real IngestService against feeds and article pages
+served with 100 ms latency from many loopback hosts, next to the bare-library ceiling.
+
+    .venv/bin/python bench/bench_ingest.py [--quick] [--profile] [--feeds N] [--items N]
+
+Feeds and pages come from a child process answering on 127.0.0.1 … 127.0.0.41 (one
+aiohttp site per address), so the fetcher's per-host limit sees 40 sites. Pages are
+distinct news articles (make_corpus text in paragraphs, plus nav, share bar, related
+links, newsletter box, comments, footer and scripts). Every run uses a fresh store.
+
+Figures: articles/s for N feeds × M items with SECBRIEF_WORKERS=2 (process pool) and 0
+(threads); the ceiling (bare feedparser on the same feeds + trafilatura on the same
+pages, one process, no network); one 1,000-item feed with SECBRIEF_FETCH_PAGES=0 and 1.
+Targets: ≥ 100 articles/s, and ≥ 0.7 × the ceiling. --profile adds a cProfile of the
+event-loop thread for the process-pool run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import math
+import pstats
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import feedparser
+import trafilatura
+
+from bench.common import (
+    Report,
+    Route,
+    bench_settings,
+    catalogue_template,
+    clean_environment,
+    cpu_times,
+    fresh_db,
+    host_url,
+    section,
+    served,
+)
+from bot.services.container import open_services
+from tests.fixtures.make_corpus import make_articles
+
+LATENCY = 0.100  # seconds added before every response
+HOSTS = 41  # 127.0.0.1 … 127.0.0.41; pages and feeds live on 127.0.0.2 … 41
+PAGE_HOSTS = HOSTS - 1
+TARGET_RATE = 100.0
+TARGET_SHARE = 0.7
+SEED = 7
+
+# -- generated site -------------------------------------------------------------------
+
+_SITES = ("Ledger Security", "Packet Storm Daily", "Breach Wire", "Patch Notes Weekly",
+          "Threat Desk", "Signal & Noise", "Red Queen Report", "Blue Team Post")
+_SECTIONS = ("News", "Vulnerabilities", "Ransomware", "Nation-State", "Cloud", "Policy",
+             "Identity", "ICS/OT", "Podcasts", "Webinars", "Events", "Jobs")
+# Project-written analyst filler: no names, no CVEs, so ground-truth tags stay exact.
+_ANALYSIS = (
+    "Incident responders say the first hours after disclosure decide how much damage an "
+    "intrusion does, because attackers automate scanning as soon as details are public.",
+    "Defenders who keep an inventory of internet-facing systems can tell within minutes "
+    "whether they are exposed, while everyone else has to start by finding out.",
+    "Security teams were urged to check logs going back several weeks, since the earliest "
+    "signs of compromise often predate any public advisory.",
+    "Several managed security providers said they had already pushed detection rules to "
+    "customers and were contacting those whose telemetry showed suspicious activity.",
+    "Past campaigns of this kind have lasted months, with operators returning to victims "
+    "that patched but did not rotate credentials or remove persistence.",
+    "Insurance brokers noted that claims linked to unpatched perimeter devices have risen "
+    "for three years in a row and now shape the questions underwriters ask.",
+    "Regulators in several jurisdictions require notification within days of discovering "
+    "a breach, which leaves little time for a full forensic picture.",
+    "Analysts cautioned that attribution in the first days after an incident is tentative "
+    "and often revised as more evidence surfaces.",
+)
+
+
+def _paragraphs(a: dict, rng: random.Random) -> list[str]:
+    """The article text as paragraphs of two or three sentences, plus analysis."""
+    sentences = [s.strip() + "." for s in a["text"].replace("\n", " ").split(". ") if s.strip()]
+    sentences[-1] = sentences[-1].rstrip(".") + "."
+    paras: list[str] = []
+    i = 0
+    while i < len(sentences):
+        k = rng.choice((2, 3))
+        paras.append(" ".join(sentences[i : i + k]))
+        i += k
+    extra = rng.sample(_ANALYSIS, 4)
+    paras.insert(min(3, len(paras)), extra[0] + " " + extra[1])
+    paras.append(extra[2] + " " + extra[3])
+    return paras
+
+
+def article_page(a: dict, k: int) -> bytes:
+    """A distinct ~12 KB article page: ~2-3 KB of paragraphs inside realistic chrome."""
+    rng = random.Random(f"page-{k}")
+    site = _SITES[k % len(_SITES)]
+    title = escape(a["title"])
+    when = a["published_at"]
+    nav = "".join(f'<li><a href="/section/{s.lower()}">{escape(s)}</a></li>' for s in _SECTIONS)
+    body = "\n".join(f"<p>{escape(p)}</p>" for p in _paragraphs(a, rng))
+    related = "".join(
+        f'<li><a href="/news/{rng.randint(1, 99999)}">{escape(t)}</a>'
+        f"<span class=\"teaser\">{escape(_ANALYSIS[j % len(_ANALYSIS)][:90])}…</span></li>"
+        for j, t in enumerate(rng.sample(_RELATED_TITLES, 6))
+    )
+    tags = "".join(f'<a class="tag" href="/tag/{t}">{t}</a>' for t in
+                   rng.sample(("ransomware", "zero-day", "apt", "patch", "cisa", "cloud",
+                               "phishing", "espionage", "malware", "breach"), 4))
+    footer = "".join(f'<a href="/page/{j}">Footer link {j}</a> ' for j in range(30))
+    ld = (f'{{"@context":"https://schema.org","@type":"NewsArticle","headline":"{title}",'
+          f'"datePublished":"{when.isoformat()}","publisher":{{"name":"{site}"}}}}')
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{title} | {escape(site)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta property="og:title" content="{title}">
+<link rel="stylesheet" href="/static/site.css">
+<script type="application/ld+json">{ld}</script>
+<script>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments)}}
+gtag('js',new Date());gtag('config','G-BENCH{k % 97}');var ads={{slots:[{','.join(
+    f'"slot-{j}"' for j in range(40))}]}};</script>
+</head><body class="article">
+<div id="cookie-consent"><p>We use cookies to personalise content and ads and to analyse
+our traffic.</p><button>Accept all</button><button>Manage preferences</button></div>
+<header class="site-header"><a class="logo" href="/">{escape(site)}</a>
+<nav><ul>{nav}</ul></nav>
+<form class="search" action="/search"><input name="q" placeholder="Search"></form></header>
+<div class="breadcrumb"><a href="/">Home</a> › <a href="/section/news">News</a></div>
+<main><article>
+<h1 class="entry-title">{title}</h1>
+<div class="byline">By <a href="/author/{k % 13}">Staff Writer {k % 13}</a>
+<time datetime="{when.isoformat()}">{when:%B %d, %Y}</time></div>
+<div class="share-bar"><a href="#" class="share facebook">Share on Facebook</a>
+<a href="#" class="share x">Share on X</a><a href="#" class="share linkedin">LinkedIn</a>
+<a href="#" class="share email">Email</a><span class="comments-count">{k % 40} comments</span>
+</div>
+<div class="entry-content">
+{body}
+<aside class="inline-related"><strong>Related:</strong>
+<a href="/news/{k + 1}">{escape(_RELATED_TITLES[k % len(_RELATED_TITLES)])}</a></aside>
+<div class="ad-slot"><span>Advertisement</span></div>
+</div>
+<div class="tags">{tags}</div>
+</article>
+<section class="newsletter"><h3>Get the daily briefing</h3><p>Subscribe to our newsletter
+for the day's security news in your inbox.</p><form><input type="email">
+<button>Subscribe</button></form></section>
+<section class="recommended"><h3>Recommended for you</h3><ul>{related}</ul></section>
+<section id="comments"><h3>Join the conversation</h3><p>Comments are moderated.</p></section>
+</main>
+<footer class="site-footer"><div>{footer}</div>
+<p>&copy; 2025 {escape(site)}. All rights reserved.</p>
+<a href="/privacy">Privacy policy</a> <a href="/terms">Terms of use</a></footer>
+<script src="/static/app.js" async></script>
+</body></html>
+""".encode()
+
+
+_RELATED_TITLES = (
+    "Why perimeter devices keep getting hacked", "Five lessons from a year of ransomware",
+    "What the new disclosure rules mean for CISOs", "Inside a help-desk social engineering call",
+    "The quiet rise of access brokers", "How attackers abuse remote management tools",
+    "Patch Tuesday roundup", "A field guide to initial access", "When backups are not enough",
+    "Threat hunting on a budget",
+)
+
+
+def _rss(items: list[tuple[dict, str]], *, title: str, full: bool) -> bytes:
+    """RSS 2.0: each item's description is its lead; ``full`` adds content:encoded with
+    the article's paragraphs (for feeds read without fetching pages)."""
+    out = []
+    for a, url in items:
+        extra = ""
+        if full:
+            paras = "".join(f"<p>{escape(p)}</p>" for p in _paragraphs(a, random.Random(url)))
+            extra = f"<content:encoded>{escape(paras)}</content:encoded>"
+        out.append(
+            f"<item><title>{escape(a['title'])}</title><link>{escape(url)}</link>"
+            f'<guid isPermaLink="true">{escape(url)}</guid>'
+            f"<pubDate>{format_datetime(a['published_at'], usegmt=True)}</pubDate>"
+            f"<dc:creator>Staff Writer {a['id'] % 13}</dc:creator>"
+            f"<category>Security</category>"
+            f"<description>{escape('<p>' + escape(a['lead']) + '</p>')}</description>"
+            f"{extra}</item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+        f"<title>{escape(title)}</title><link>http://bench.invalid/</link>"
+        "<description>Security news</description>" + "".join(out) + "</channel></rss>\n"
+    ).encode()
+
+
+class Site:
+    """The generated corpus as feeds and pages; deterministic, so the server process and
+    the ceiling measurement build the same bytes."""
+
+    def __init__(self, feeds: int, items: int) -> None:
+        self.feeds = feeds
+        self.items = items
+        self.total = feeds * items
+        base = datetime(2025, 3, 1, tzinfo=UTC)
+        self.articles = make_articles(self.total, SEED)
+        for i, a in enumerate(self.articles):  # recent news, newest first in each feed
+            a["published_at"] = base - timedelta(minutes=7 * i)
+        self.pages = [article_page(a, k) for k, a in enumerate(self.articles)]
+
+    @staticmethod
+    def page_host(k: int) -> int:
+        return 2 + k % PAGE_HOSTS
+
+    def page_path(self, k: int) -> str:
+        return f"/news/{k}/{self.articles[k]['url'].rstrip('/').rsplit('/', 1)[-1]}"
+
+    def page_url(self, port: int, k: int) -> str:
+        return host_url(self.page_host(k), port, self.page_path(k))
+
+    def feed_url(self, port: int, f: int) -> str:
+        return host_url(2 + f % PAGE_HOSTS, port, f"/feeds/{f}.xml")
+
+    def big_feed_url(self, port: int, *, full: bool) -> str:
+        return host_url(2, port, "/feeds/all-full.xml" if full else "/feeds/all.xml")
+
+    def feed_bodies(self, port: int) -> dict[str, bytes]:
+        bodies = {}
+        for f in range(self.feeds):
+            ks = range(f * self.items, (f + 1) * self.items)
+            bodies[f"/feeds/{f}.xml"] = _rss(
+                [(self.articles[k], self.page_url(port, k)) for k in ks],
+                title=_SITES[f % len(_SITES)], full=False)
+        every = [(a, self.page_url(port, k)) for k, a in enumerate(self.articles)]
+        bodies["/feeds/all.xml"] = _rss(every, title="Everything", full=False)
+        bodies["/feeds/all-full.xml"] = _rss(every, title="Everything", full=True)
+        return bodies
+
+    def routes(self, port: int) -> dict[str, Route]:
+        routes = {path: Route(body) for path, body in self.feed_bodies(port).items()}
+        for k, page in enumerate(self.pages):
+            routes[self.page_path(k)] = Route(page, content_type="text/html; charset=utf-8")
+        return routes
+
+
+# -- measurements ------------------------------------------------------------------------
+
+
+def bare_extract(html: str) -> str | None:
+    """trafilatura as bench_parse_extract calls it (no project code)."""
+    return trafilatura.extract(
+        html, favor_precision=True, include_comments=False, include_tables=False,
+        include_images=False, include_links=False, output_format="txt",
+    )
+
+
+def ceiling(site: Site, port: int) -> tuple[float, float, float]:
+    """(articles/s, feed-parse seconds, extraction seconds): bare feedparser on the same
+    N feeds and trafilatura on the same pages, one process, no network."""
+    feeds = [site.feed_bodies(port)[f"/feeds/{f}.xml"] for f in range(site.feeds)]
+    bare_extract(site.pages[0].decode())  # warm-up: imports, lxml
+    feedparser.parse(io.BytesIO(feeds[0]))
+    t0 = time.perf_counter()
+    for body in feeds:
+        assert len(feedparser.parse(io.BytesIO(body)).entries) == site.items
+    t1 = time.perf_counter()
+    for page in site.pages:
+        assert bare_extract(page.decode("utf-8"))
+    t2 = time.perf_counter()
+    return site.total / (t2 - t0), t1 - t0, t2 - t1
+
+
+class Run:
+    def __init__(self, label: str, expected: int) -> None:
+        self.label = label
+        self.expected = expected
+        self.wall = math.nan
+        self.added = 0
+        self.failed = 0
+        self.loop_cpu = 0.0  # event-loop thread
+        self.process_cpu = 0.0  # every thread of this process (loop, SQLite, analysis)
+        self.worker_cpu = 0.0  # worker processes
+        self.profile: pstats.Stats | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.added / self.wall
+
+    def describe(self) -> str:
+        return (f"{self.label}: {self.added} added, {self.failed} failed in {self.wall:.2f} s; "
+                f"CPU: event loop {self.loop_cpu:.1f} s ({self.loop_cpu / self.wall:.0%} busy), "
+                f"whole process {self.process_cpu:.1f} s, workers {self.worker_cpu:.1f} s")
+
+
+async def run_ingest(label: str, urls: list[str], expected: int, *, workers: int,
+                     fetch_pages: bool, profile: bool = False) -> Run:
+    run = Run(label, expected)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        db = await fresh_db(Path(tmp))
+        settings = bench_settings(db, SECBRIEF_WORKERS=workers,
+                                  SECBRIEF_FETCH_PAGES=fetch_pages)
+        process0, children0 = cpu_times()
+        async with open_services(settings) as services:
+            profiler = cProfile.Profile() if profile else None
+            loop0 = time.thread_time()
+            start = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            report = await services.ingest.poll(urls)
+            if profiler:
+                profiler.disable()
+                run.profile = pstats.Stats(profiler)
+            run.wall = time.perf_counter() - start
+            run.loop_cpu = time.thread_time() - loop0
+        process1, children1 = cpu_times()  # the pool has shut down: its CPU is counted
+    run.process_cpu = process1 - process0
+    run.worker_cpu = children1 - children0
+    run.added, run.failed = report.added, report.failed
+    if report.added != expected or report.errors:
+        print(f"    WARNING {label}: expected {expected} added, got {report.added} "
+              f"(duplicates {report.duplicates}, failed {report.failed}); "
+              f"errors: {report.errors[:3]}")
+    print(f"    {run.describe()}", flush=True)
+    return run
+
+
+def print_profile(stats: pstats.Stats, wall: float, top: int = 22) -> None:
+    out = io.StringIO()
+    stats.stream = out  # type: ignore[attr-defined]
+    stats.sort_stats("tottime").print_stats(top)
+    lines = out.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    print(f"    cProfile of the event-loop thread ({wall:.2f} s wall), top {top} by own time:")
+    for line in lines[start : start + top + 1]:
+        print("      " + line.strip()[:150])
+
+
+async def main_async(args: argparse.Namespace, site: Site, port: int) -> Report:
+    report = Report("bench_ingest")
+    await catalogue_template()  # built once and cached; not part of any figure
+    n = site.total
+    feed_urls = [site.feed_url(port, f) for f in range(site.feeds)]
+    floor = math.ceil(n / 16) * LATENCY + LATENCY  # pages at the global limit of 16
+    print(f"{site.feeds} feeds × {site.items} items = {n} articles; pages average "
+          f"{sum(map(len, site.pages)) / n / 1024:.1f} KB on {PAGE_HOSTS} loopback hosts; "
+          f"{LATENCY * 1000:.0f} ms latency per response")
+    print(f"network floor at the default global limit (16 fetches at once): "
+          f"≥ {floor:.2f} s, i.e. ≤ {n / floor:.0f} articles/s")
+
+    section("ceiling: bare feedparser + trafilatura, same feeds and pages, 1 process")
+    ceil_rate, parse_s, extract_s = ceiling(site, port)
+    print(f"    feedparser {parse_s:.2f} s for {site.feeds} feeds; trafilatura {extract_s:.2f} s "
+          f"for {n} pages ({extract_s / n * 1000:.1f} ms/page)")
+    report.info("ceiling (bare libraries, 1 process)", f"{ceil_rate:.0f} art/s")
+
+    section(f"IngestService.poll, {site.feeds} feeds × {site.items} items, pages fetched")
+    runs = []
+    for workers in (2, 0):
+        mode = "process pool" if workers else "threads"
+        run = await run_ingest(f"WORKERS={workers} ({mode})", feed_urls, n, workers=workers,
+                               fetch_pages=True, profile=args.profile and workers == 2)
+        runs.append(run)
+        report.check(f"ingest {site.feeds}×{site.items}, WORKERS={workers}",
+                     f"{run.rate:.0f} art/s", f"≥ {TARGET_RATE:.0f} art/s",
+                     run.rate >= TARGET_RATE)
+        report.check(f"  … share of ceiling, WORKERS={workers}",
+                     f"{run.rate / ceil_rate:.2f}×", f"≥ {TARGET_SHARE}×",
+                     run.rate >= TARGET_SHARE * ceil_rate)
+        report.info(f"  … wall time, WORKERS={workers}", f"{run.wall:.2f} s")
+
+    section(f"one {n}-item feed (WORKERS=2)")
+    for fetch_pages in (False, True):
+        url = site.big_feed_url(port, full=not fetch_pages)
+        run = await run_ingest(f"1 feed × {n}, FETCH_PAGES={int(fetch_pages)}", [url], n,
+                               workers=2, fetch_pages=fetch_pages)
+        report.info(f"1 feed × {n}, FETCH_PAGES={int(fetch_pages)}: wall",
+                    f"{run.wall:.2f} s")
+        report.check(f"1 feed × {n}, FETCH_PAGES={int(fetch_pages)}: rate",
+                     f"{run.rate:.0f} art/s", f"≥ {TARGET_RATE:.0f} art/s",
+                     run.rate >= TARGET_RATE)
+
+    if args.profile and runs[0].profile is not None:
+        section("where the event-loop time goes (WORKERS=2 run)")
+        print_profile(runs[0].profile, runs[0].wall)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="4 feeds × 25 items (smoke run)")
+    parser.add_argument("--feeds", type=int, help="feeds (default 10)")
+    parser.add_argument("--items", type=int, help="items per feed (default 100)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the event loop during the process-pool run")
+    args = parser.parse_args(argv)
+    clean_environment()
+    feeds = args.feeds or (4 if args.quick else 10)
+    items = args.items or (25 if args.quick else 100)
+    site = Site(feeds, items)
+    # The server process is forked before any store, thread or event loop exists.
+    assert threading.active_count() == 1
+    with served(site.routes, hosts=HOSTS, latency=LATENCY) as port:
+        report = asyncio.run(main_async(args, site, port))
+    report.summary()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

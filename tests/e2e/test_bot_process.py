@@ -1,0 +1,176 @@
+"""`python -m bot run` as a real process against the fake Discord: a subscription made by
+slash command, a story ingested by a separate `secbrief ingest --once` process into the
+same store, alerts that survive a gateway drop, and a `kill -9` in the middle of a
+fan-out followed by a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.services.alerts import CURSOR, AlertService
+from bot.services.caller import Caller
+from bot.services.container import open_services
+from storage.store import Store
+from tests.conftest import Clock
+from tests.e2e.conftest import (
+    World,
+    add_story,
+    assert_nothing_pings,
+    bot_env,
+    bot_process,
+    build_world,
+    run_secbrief,
+)
+from tests.fake_discord import FakeDiscord
+from tests.feedserver import FeedServer
+
+ITEMS = [
+    ("Flax Typhoon hijacks home routers for a new botnet",
+     "Flax Typhoon, the China-based group, took over thousands of home routers and cameras "
+     "and used them to hide its traffic, investigators said on Wednesday."),
+    ("Ethereal Panda returns with a fresh set of exploits",
+     "Ethereal Panda exploited newly found flaws in video recorders to regain access to "
+     "networks that had evicted it in the spring."),
+]
+
+
+def rss(clock: Clock, items: list[tuple[str, str]]) -> str:
+    when = format_datetime(clock.now, usegmt=True)
+    entries = "".join(
+        f"<item><title>{title}</title><link>https://wire.example/story/{n}</link>"
+        f"<guid>wire-story-{n}</guid><pubDate>{when}</pubDate>"
+        f"<description>{text}</description></item>"
+        for n, (title, text) in enumerate(items)
+    )
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Threat Wire</title><link>https://wire.example/</link>{entries}"
+            "</channel></rss>")
+
+
+async def cursor_of(db: Path) -> str | None:
+    store = await Store.open(db)
+    try:
+        return await store.meta.get(CURSOR)
+    finally:
+        await store.close()
+
+
+async def wait_for_cursor(db: Path, timeout: float = 10.0) -> None:
+    """Until the bot's first alert round has set the alert cursor (stories stored before
+    that are the archive, never alerted)."""
+    async with asyncio.timeout(timeout):
+        while await cursor_of(db) is None:
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    async with FakeDiscord() as fake:
+        yield build_world(fake)
+        assert_nothing_pings(fake)
+
+
+async def test_subscribe_then_separate_ingest_process_alerts_once(
+    world: World, settings: Settings, clock: Clock, tmp_path: Path, feed_server: FeedServer,
+):
+    fake = world.fake
+    env = bot_env(fake, settings, SECBRIEF_DEV_GUILD_ID=str(world.guild.id))
+    log = tmp_path / "bot.log"
+    feed_server.add("/wire.xml", rss(clock, ITEMS[:1]))
+    feed = feed_server.url("/wire.xml")
+
+    async with bot_process(env, log):
+        await fake.wait_until_connected(20)
+        await fake.wait_for(lambda: fake.guild_syncs[world.guild.id] == 1, 10)
+        assert fake.global_syncs == 0
+        await wait_for_cursor(settings.database)
+
+        done = await fake.invoke_slash("subscribe", user_id=world.alice.id,
+                                       guild_id=world.guild.id, channel_id=world.general.id,
+                                       options={"kind": "actor", "value": "Ethereal Panda"})
+        await done.wait_message(10)
+        assert done.ephemeral and "**Flax Typhoon**" in done.content, done.content
+
+        assert await run_secbrief(env, log, "ingest", "--once", "--feed", feed) == 0
+        dms = lambda: fake.sent_to_user(world.alice.id)  # noqa: E731
+        await fake.wait_for(lambda: len(dms()) >= 1, 10)
+
+        # The gateway drops (TCP abort): the bot resumes, the slash command sent while it
+        # was away is replayed, and alerts carry on.
+        assert await fake.disconnect_gateway(None) == 1
+        while_away = await fake.invoke_slash("subscriptions", user_id=world.alice.id,
+                                             guild_id=world.guild.id)
+        await fake.wait_for(lambda: fake.gateway.stats.resumes == 1, 15)
+        await while_away.wait_message(10)
+        assert "Flax Typhoon" in while_away.content
+
+        feed_server.add("/wire.xml", rss(clock, ITEMS))  # the feed gains a second story
+        assert await run_secbrief(env, log, "ingest", "--once", "--feed", feed) == 0
+        await fake.wait_for(lambda: len(dms()) >= 2, 10)
+        # Alert rounds run every second: give them two more, then count again.
+        await asyncio.sleep(2.2)
+
+    titles = [m["embeds"][0]["title"] for m in dms()]
+    assert titles == [ITEMS[0][0], ITEMS[1][0]], log.read_text()[-3000:]
+    assert all(m["content"] == "**New on what you follow** — 1 story" for m in dms())
+    assert fake.gateway.stats.identifies == 1  # resumed, never re-identified
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+async def test_kill_9_mid_fan_out_then_restart_delivers_each_story_once(
+    settings: Settings, clock: Clock, tmp_path: Path,
+):
+    """40 subscribers, two stories each, through a fake allowing 20 requests/s: the bot is
+    killed with SIGKILL part-way through and restarted. Every subscriber ends with exactly
+    one message holding both stories: the ledger skips what was recorded, and the nonce
+    makes Discord drop the one message that may have been accepted but not recorded.
+    (The remaining duplicate window — a restart later than Discord's nonce window — is
+    shown in test_bot_delivery.test_crash_after_discord_accepted_does_not_post_twice.)"""
+    subscribers = 40
+    async with FakeDiscord(global_limit=20, message_limit=(5, 5.0)) as fake:
+        world = build_world(fake)
+        users = [fake.add_user(f"sub{n}") for n in range(subscribers)]
+        async with open_services(settings, clock=clock) as services:
+            for user in users:
+                caller = Caller(user_id=user.id, guild_id=world.guild.id)
+                await services.subscriptions.subscribe(caller, "keyword", "ransomware")
+            await AlertService(services.store, clock=clock).plan_round()  # the cursor
+            await add_story(services, "Ransomware gang hits port operator",
+                            "A ransomware gang encrypted a port operator's booking systems.")
+            await add_story(services, "Ransomware negotiators under scrutiny",
+                            "Regulators asked whether ransomware negotiators break sanctions.")
+
+        env = bot_env(fake, settings, SECBRIEF_SEND_RATE="20")
+        log = tmp_path / "bot.log"
+
+        def delivered() -> int:
+            return sum(1 for u in users if fake.sent_to_user(u.id))
+
+        async with bot_process(env, log) as first:
+            await fake.wait_until_connected(20)
+            await fake.wait_for(lambda: delivered() >= subscribers // 4, 20)
+            await first.kill()
+        at_kill = delivered()
+        assert 0 < at_kill < subscribers, "the kill came too late to be mid fan-out"
+
+        async with bot_process(env, log):
+            await fake.wait_for(lambda: delivered() == subscribers, 30)
+            await fake.wait_for(lambda: fake.gateway.stats.identifies == 2, 10)
+
+        for user in users:
+            (message,) = fake.sent_to_user(user.id)
+            assert [e["title"] for e in message["embeds"]] == [
+                "Ransomware gang hits port operator", "Ransomware negotiators under scrutiny"]
+        assert fake.stats.by_status.get(500, 0) == 0
+        store = await Store.open(settings.database)
+        try:
+            assert await store.deliveries.counts() == {"sent": subscribers}
+        finally:
+            await store.close()
+        assert_nothing_pings(fake)
