@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.intel.fingerprint import StoryKey, same_story
-from storage.models import NewArticle
+from storage.models import ClusterCandidate, NewArticle
 from storage.store import Store
 
 WINDOW = timedelta(days=3)
+
+
+def story_key(article: NewArticle | ClusterCandidate) -> StoryKey:
+    return StoryKey(
+        title=article.title,
+        simhash=article.simhash,
+        cves=frozenset(article.cves),
+        actors=frozenset(article.actors),
+        published_at=article.published_at,
+    )
 
 
 async def find_story(store: Store, article: NewArticle, *, now: datetime) -> int | None:
@@ -17,25 +27,14 @@ async def find_story(store: Store, article: NewArticle, *, now: datetime) -> int
         exact = await store.articles.find_by_content_hash(article.content_hash)
         if exact is not None:
             return exact
-    when = article.published_at or now
-    key = StoryKey(
-        title=article.title,
-        simhash=article.simhash,
-        cves=frozenset(article.cves),
-        actors=frozenset(article.actors),
-        published_at=article.published_at,
-    )
+    key = story_key(article)
     candidates = await store.articles.cluster_candidates(
-        since=when - WINDOW, actors=article.actors, cves=article.cves, simhash=article.simhash
+        since=(article.published_at or now) - WINDOW,
+        actors=article.actors,
+        cves=article.cves,
+        simhash=article.simhash,
     )
     for candidate in candidates:
-        other = StoryKey(
-            title=candidate.title,
-            simhash=candidate.simhash,
-            cves=frozenset(candidate.cves),
-            actors=frozenset(candidate.actors),
-            published_at=candidate.published_at,
-        )
-        if same_story(key, other):
+        if same_story(key, story_key(candidate)):
             return candidate.story_id
     return None

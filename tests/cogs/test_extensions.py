@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import discord
 import pytest
 from discord import app_commands
 
@@ -72,8 +73,8 @@ async def test_every_option_is_described_and_bounded(tree_bot: SecBrief):
         for param in command.parameters:
             where = f"/{command.qualified_name} {param.name}"
             assert param.description and param.description != "…", f"{where} lacks @describe"
-            if param.type is app_commands.AppCommandOptionType.string and not param.choices:
-                assert param.max_length is not None, f"{where} is unbounded"
+            if param.type is discord.AppCommandOptionType.string and not param.choices:
+                assert param.max_value is not None, f"{where} is unbounded"  # max_length
 
 
 async def test_autocomplete_where_users_pick_from_a_list(tree_bot: SecBrief):
