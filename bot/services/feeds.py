@@ -46,7 +46,11 @@ class FeedService:
     async def add(self, caller: Caller, url: str, *, notify_channel_id: int | None = None) -> Feed:
         guild_id = caller.require_manage("Adding a feed")
         url = validate_feed_url(url)
-        if await self._store.feeds.get_by_url(url, guild_id=guild_id):
+        existing = await self._store.feeds.get_by_url(url, guild_id=guild_id)
+        if existing and existing.disabled:
+            await self._store.feeds.enable(existing.id)  # adding it again retries it
+            return await self._store.feeds.get(existing.id)
+        if existing:
             raise UserError("This server already has that feed.")
         try:
             await check_url(url, allow_private=self._allow_private)

@@ -151,3 +151,15 @@ async def test_schedules_need_manage_server_and_stay_in_their_guild(services):
         await services.schedules.set(OTHER_GUILD_ADMIN, 777, "09:00", "UTC")
     assert await services.schedules.status(OTHER_GUILD_ADMIN) == []
     assert len(await services.schedules.status(ALICE)) == 1
+
+
+async def test_adding_a_disabled_feed_again_re_enables_it(services):
+    feed = await services.feeds.add(ADMIN, "https://example.com/feed.xml")
+    await services.store.feeds.record_failure(
+        feed.id, now=services.clock(), error="HTTP 500", next_poll_at=services.clock(),
+        disable=True,
+    )
+    again = await services.feeds.add(ADMIN, "https://example.com/feed.xml")
+    assert again.id == feed.id and not again.disabled and again.failures == 0
+    with pytest.raises(UserError, match="already has"):
+        await services.feeds.add(ADMIN, "https://example.com/feed.xml")
