@@ -9,10 +9,15 @@ distinct news articles (make_corpus text in paragraphs, plus nav, share bar, rel
 links, newsletter box, comments, footer and scripts). Every run uses a fresh store.
 
 Figures: articles/s for N feeds × M items with SECBRIEF_WORKERS=2 (process pool) and 0
-(threads); the ceiling (bare feedparser on the same feeds + trafilatura on the same
-pages, one process, no network); one 1,000-item feed with SECBRIEF_FETCH_PAGES=0 and 1.
-Targets: ≥ 100 articles/s, and ≥ 0.7 × the ceiling. --profile adds a cProfile of the
-event-loop thread for the process-pool run.
+(threads), and 1 for comparison; the ceiling (bare feedparser on the same feeds +
+trafilatura on the same pages, one process, no network); one 1,000-item feed with
+SECBRIEF_FETCH_PAGES=0 and 1. Targets: ≥ 100 articles/s, and ≥ 0.7 × the ceiling.
+
+Where the time goes: every run prints its CPU split by role (event-loop thread, SQLite
+thread, other threads, worker processes, feed server) and per article; a section times
+each worker step in one process (parse_feed, extract_article_text, analyse) against
+the bare libraries. --profile adds an extra, profiled WORKERS=2 run and prints where
+the event-loop thread's CPU goes.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import trafilatura
 from bench.common import (
     Report,
     Route,
+    ServedSite,
     bench_settings,
     catalogue_template,
     clean_environment,
@@ -49,7 +55,11 @@ from bench.common import (
     host_url,
     section,
     served,
+    thread_cpu,
 )
+from bot.news.analyse import RawArticle, analyse
+from bot.news.extract import extract_article_text
+from bot.news.parse import parse_feed
 from bot.services.container import open_services
 from tests.fixtures.make_corpus import make_articles
 
@@ -257,12 +267,18 @@ class Site:
 # -- measurements ------------------------------------------------------------------------
 
 
-def bare_extract(html: str) -> str | None:
+def bare_extract(html: str, **options: object) -> str | None:
     """trafilatura as bench_parse_extract calls it (no project code)."""
     return trafilatura.extract(
         html, favor_precision=True, include_comments=False, include_tables=False,
-        include_images=False, include_links=False, output_format="txt",
+        include_images=False, include_links=False, output_format="txt", **options,
     )
+
+
+def _cpu(fn) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
 
 
 def ceiling(site: Site, port: int) -> tuple[float, float, float]:
@@ -281,6 +297,40 @@ def ceiling(site: Site, port: int) -> tuple[float, float, float]:
     return site.total / (t2 - t0), t1 - t0, t2 - t1
 
 
+async def stage_costs(site: Site, port: int) -> dict[str, float]:
+    """CPU ms per article of each step the workers run, one process, same data: the
+    project's parse_feed and extract_article_text next to the bare libraries, the whole
+    analyse() (extraction included), and trafilatura without its fallback extractors."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        db = await fresh_db(Path(tmp))
+        async with open_services(bench_settings(db)) as services:
+            tagger = services.tagger
+    n = site.total
+    feeds = [site.feed_bodies(port)[f"/feeds/{f}.xml"] for f in range(site.feeds)]
+    urls = [site.page_url(port, k) for k in range(n)]
+    raws = [RawArticle(source="Bench", title=a["title"], url=urls[k],
+                       published_at=a["published_at"], page_html=site.pages[k],
+                       feed_html=f"<p>{escape(a['lead'])}</p>")
+            for k, a in enumerate(site.articles)]
+    analyse(raws[0], tagger)  # warm-up
+    plain = [bare_extract(p.decode()) for p in site.pages]
+    fast: list[str | None] = []
+    costs = {
+        "feedparser (bare)": _cpu(lambda: [feedparser.parse(io.BytesIO(b)) for b in feeds]),
+        "parse_feed (ours)": _cpu(lambda: [parse_feed(b, base_url=urls[0]) for b in feeds]),
+        "trafilatura (bare)": _cpu(lambda: [bare_extract(p.decode()) for p in site.pages]),
+        "extract_article_text (ours)": _cpu(
+            lambda: [extract_article_text(p, url=u) for p, u in zip(site.pages, urls,
+                                                                   strict=True)]),
+        "analyse() incl. extraction": _cpu(lambda: [analyse(r, tagger) for r in raws]),
+        "trafilatura fast=True (bare)": _cpu(
+            lambda: fast.extend(bare_extract(p.decode(), fast=True) for p in site.pages)),
+    }
+    same = sum(a == b for a, b in zip(plain, fast, strict=True))
+    print(f"    trafilatura fast=True gives the same text as the default on {same}/{n} pages")
+    return {name: seconds / n * 1000 for name, seconds in costs.items()}
+
+
 class Run:
     def __init__(self, label: str, expected: int) -> None:
         self.label = label
@@ -288,9 +338,7 @@ class Run:
         self.wall = math.nan
         self.added = 0
         self.failed = 0
-        self.loop_cpu = 0.0  # event-loop thread
-        self.process_cpu = 0.0  # every thread of this process (loop, SQLite, analysis)
-        self.worker_cpu = 0.0  # worker processes
+        self.cpu: dict[str, float] = {}  # seconds by role
         self.profile: pstats.Stats | None = None
 
     @property
@@ -298,22 +346,39 @@ class Run:
         return self.added / self.wall
 
     def describe(self) -> str:
-        return (f"{self.label}: {self.added} added, {self.failed} failed in {self.wall:.2f} s; "
-                f"CPU: event loop {self.loop_cpu:.1f} s ({self.loop_cpu / self.wall:.0%} busy), "
-                f"whole process {self.process_cpu:.1f} s, workers {self.worker_cpu:.1f} s")
+        total = sum(v for k, v in self.cpu.items() if k != "feed server")
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.cpu.items())
+        return (f"{self.label}: {self.added} added, {self.failed} failed in {self.wall:.2f} s\n"
+                f"      CPU s: {parts}\n"
+                f"      = {total / max(self.added, 1) * 1000:.1f} ms CPU per article in secbrief; "
+                f"both cores {sum(self.cpu.values()) / (2 * self.wall):.0%} busy "
+                f"(server included); event loop {self.cpu.get('event loop', 0) / self.wall:.0%}")
 
 
-async def run_ingest(label: str, urls: list[str], expected: int, *, workers: int,
-                     fetch_pages: bool, profile: bool = False) -> Run:
+async def run_ingest(label: str, urls: list[str], expected: int, *, server: ServedSite,
+                     workers: int, fetch_pages: bool, profile: bool = False) -> Run:
+    """One IngestService.poll on a fresh store, with its CPU split by role: the event-loop
+    thread, the SQLite connection's thread, other threads (analysis threads when
+    WORKERS=0; the pool's feeder threads), the worker processes, and the feed server."""
     run = Run(label, expected)
+    main_tid = threading.main_thread().native_id
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         db = await fresh_db(Path(tmp))
         settings = bench_settings(db, SECBRIEF_WORKERS=workers,
                                   SECBRIEF_FETCH_PAGES=fetch_pages)
-        process0, children0 = cpu_times()
+        _, children0 = cpu_times()
+        server0 = server.cpu()
         async with open_services(settings) as services:
-            profiler = cProfile.Profile() if profile else None
-            loop0 = time.thread_time()
+            sqlite_tid = getattr(getattr(services.store.db, "_thread", None), "native_id", None)
+            profiler = None
+            if profile:
+                # Start the worker pool first: forked while the profiler is on, the workers
+                # would inherit it and run several times slower.
+                executor = getattr(services.ingest, "_executor", None)
+                if executor is not None:
+                    await asyncio.get_running_loop().run_in_executor(executor, int)
+                profiler = cProfile.Profile(time.thread_time)
+            threads0 = thread_cpu()
             start = time.perf_counter()
             if profiler:
                 profiler.enable()
@@ -322,10 +387,17 @@ async def run_ingest(label: str, urls: list[str], expected: int, *, workers: int
                 profiler.disable()
                 run.profile = pstats.Stats(profiler)
             run.wall = time.perf_counter() - start
-            run.loop_cpu = time.thread_time() - loop0
-        process1, children1 = cpu_times()  # the pool has shut down: its CPU is counted
-    run.process_cpu = process1 - process0
-    run.worker_cpu = children1 - children0
+            threads1 = thread_cpu()
+        _, children1 = cpu_times()  # the pool has shut down: its CPU is counted
+        server1 = server.cpu()
+    roles = {"event loop": 0.0, "SQLite thread": 0.0, "other threads": 0.0}
+    for tid, seconds in threads1.items():
+        role = ("event loop" if tid == main_tid else
+                "SQLite thread" if tid == sqlite_tid else "other threads")
+        roles[role] += seconds - threads0.get(tid, 0.0)
+    roles["workers"] = children1 - children0
+    roles["feed server"] = server1 - server0
+    run.cpu = roles
     run.added, run.failed = report.added, report.failed
     if report.added != expected or report.errors:
         print(f"    WARNING {label}: expected {expected} added, got {report.added} "
@@ -335,20 +407,21 @@ async def run_ingest(label: str, urls: list[str], expected: int, *, workers: int
     return run
 
 
-def print_profile(stats: pstats.Stats, wall: float, top: int = 22) -> None:
+def print_profile(stats: pstats.Stats, top: int = 25) -> None:
     out = io.StringIO()
     stats.stream = out  # type: ignore[attr-defined]
     stats.sort_stats("tottime").print_stats(top)
     lines = out.getvalue().splitlines()
     start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
-    print(f"    cProfile of the event-loop thread ({wall:.2f} s wall), top {top} by own time:")
+    print(f"    cProfile (CPU time of the event-loop thread), top {top} by own time:")
     for line in lines[start : start + top + 1]:
         print("      " + line.strip()[:150])
 
 
-async def main_async(args: argparse.Namespace, site: Site, port: int) -> Report:
+async def main_async(args: argparse.Namespace, site: Site, server: ServedSite) -> Report:
     report = Report("bench_ingest")
     await catalogue_template()  # built once and cached; not part of any figure
+    port = server.port
     n = site.total
     feed_urls = [site.feed_url(port, f) for f in range(site.feeds)]
     floor = math.ceil(n / 16) * LATENCY + LATENCY  # pages at the global limit of 16
@@ -364,13 +437,18 @@ async def main_async(args: argparse.Namespace, site: Site, port: int) -> Report:
           f"for {n} pages ({extract_s / n * 1000:.1f} ms/page)")
     report.info("ceiling (bare libraries, 1 process)", f"{ceil_rate:.0f} art/s")
 
+    section("CPU per article of each worker step, 1 process, same data")
+    for name, per in (await stage_costs(site, port)).items():
+        report.info(f"  {name}", f"{per:.2f} ms/art")
+
     section(f"IngestService.poll, {site.feeds} feeds × {site.items} items, pages fetched")
-    runs = []
-    for workers in (2, 0):
+    for workers in (2, 0, 1):
         mode = "process pool" if workers else "threads"
-        run = await run_ingest(f"WORKERS={workers} ({mode})", feed_urls, n, workers=workers,
-                               fetch_pages=True, profile=args.profile and workers == 2)
-        runs.append(run)
+        run = await run_ingest(f"WORKERS={workers} ({mode})", feed_urls, n, server=server,
+                               workers=workers, fetch_pages=True)
+        if workers == 1:  # not a configuration the brief targets: for comparison
+            report.info(f"ingest {site.feeds}×{site.items}, WORKERS=1", f"{run.rate:.0f} art/s")
+            continue
         report.check(f"ingest {site.feeds}×{site.items}, WORKERS={workers}",
                      f"{run.rate:.0f} art/s", f"≥ {TARGET_RATE:.0f} art/s",
                      run.rate >= TARGET_RATE)
@@ -383,16 +461,20 @@ async def main_async(args: argparse.Namespace, site: Site, port: int) -> Report:
     for fetch_pages in (False, True):
         url = site.big_feed_url(port, full=not fetch_pages)
         run = await run_ingest(f"1 feed × {n}, FETCH_PAGES={int(fetch_pages)}", [url], n,
-                               workers=2, fetch_pages=fetch_pages)
+                               server=server, workers=2, fetch_pages=fetch_pages)
         report.info(f"1 feed × {n}, FETCH_PAGES={int(fetch_pages)}: wall",
                     f"{run.wall:.2f} s")
         report.check(f"1 feed × {n}, FETCH_PAGES={int(fetch_pages)}: rate",
                      f"{run.rate:.0f} art/s", f"≥ {TARGET_RATE:.0f} art/s",
                      run.rate >= TARGET_RATE)
 
-    if args.profile and runs[0].profile is not None:
-        section("where the event-loop time goes (WORKERS=2 run)")
-        print_profile(runs[0].profile, runs[0].wall)
+    if args.profile:
+        section(f"profiled re-run: {site.feeds} feeds × {site.items} items, WORKERS=2 (pool "
+                "started first; the profiler slows the event loop, so no figure)")
+        run = await run_ingest("profiled WORKERS=2", feed_urls, n, server=server, workers=2,
+                               fetch_pages=True, profile=True)
+        if run.profile is not None:
+            print_profile(run.profile)
     return report
 
 
@@ -402,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, help="feeds (default 10)")
     parser.add_argument("--items", type=int, help="items per feed (default 100)")
     parser.add_argument("--profile", action="store_true",
-                        help="cProfile the event loop during the process-pool run")
+                        help="cProfile the event-loop thread during the process-pool run")
     args = parser.parse_args(argv)
     clean_environment()
     feeds = args.feeds or (4 if args.quick else 10)
@@ -410,8 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     site = Site(feeds, items)
     # The server process is forked before any store, thread or event loop exists.
     assert threading.active_count() == 1
-    with served(site.routes, hosts=HOSTS, latency=LATENCY) as port:
-        report = asyncio.run(main_async(args, site, port))
+    with served(site.routes, hosts=HOSTS, latency=LATENCY) as server:
+        report = asyncio.run(main_async(args, site, server))
     report.summary()
     return 0
 

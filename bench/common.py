@@ -44,7 +44,7 @@ from tests.fixtures.make_corpus import make_articles
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(tempfile.gettempdir()) / "secbrief-bench"
-BUILD_FORMAT = 1  # bump when build_store changes what it writes
+BUILD_FORMAT = 2  # bump when build_store changes what it writes
 
 
 def clean_environment() -> None:
@@ -96,7 +96,8 @@ class Report:
         return figure
 
     def summary(self) -> None:
-        rows = [f for f in self.figures if f.ok is not None] or self.figures
+        checked = [f for f in self.figures if f.ok is not None]
+        rows = checked or self.figures
         width = max(len(f.name) for f in rows)
         value_w = max(len(f.value) for f in rows)
         target_w = max([len(f.target) for f in rows] + [6])
@@ -104,8 +105,11 @@ class Report:
         print(f"{'figure':<{width}}  {'value':>{value_w}}  {'target':<{target_w}}  verdict")
         for f in rows:
             print(f"{f.name:<{width}}  {f.value:>{value_w}}  {f.target:<{target_w}}  {f.verdict}")
-        misses = sum(f.ok is False for f in rows)
-        print(f"{len(rows) - misses} PASS, {misses} MISS")
+        misses = sum(f.ok is False for f in checked)
+        if checked:
+            print(f"{len(checked) - misses} PASS, {misses} MISS")
+        else:
+            print("(no targets: figures only)")
 
 
 def section(title: str) -> None:
@@ -170,6 +174,21 @@ def peak_rss_mb() -> float:
     return _proc_status("VmHWM")
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of every live thread of this process, by native id."""
+    found: dict[int, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return found
+
+
 def cpu_times() -> tuple[float, float]:
     """(CPU seconds of this process, all threads; of waited-for children)."""
     t = os.times()
@@ -194,6 +213,8 @@ async def catalogue_template() -> Path:
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE.glob("catalogue-*.db"):  # built for an older schema or catalogue
+        stale.unlink(missing_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     store = await Store.open(tmp)
     try:
@@ -240,10 +261,12 @@ class BuiltStore:
     path: Path
     n: int
     seed: int
-    build_seconds: float  # when the cache was built (0 if unknown)
+    build_seconds: float  # when the cache was built
+    insert_seconds: float  # of which: inserting the articles
+    commentary_seconds: float  # of which: commentary for the newest stories
     cached: bool
-    now: str  # ISO time just after the newest article: the clock for services
-    briefing_since: str  # ISO time from which ~1,000 stories were first stored
+    now: str  # ISO time just after the held-out articles: the clock for services
+    briefing_since: str  # ISO time from which BRIEFING_STORIES stories were first stored
     briefing_stories: int
     stories: int
     size_mb: float
@@ -256,6 +279,11 @@ class BuiltStore:
     @property
     def since(self) -> datetime:
         return datetime.fromisoformat(self.briefing_since)
+
+    def holdout(self) -> list[dict]:
+        """The HOLDOUT newest corpus articles, kept out of the store: the news that
+        arrives next (about a day of it; republications refer to recent originals)."""
+        return sorted_corpus(self.n + HOLDOUT, self.seed)[self.n :]
 
 
 def sorted_corpus(n: int, seed: int = 0) -> list[dict]:
@@ -291,17 +319,20 @@ def new_article(a: dict, actor_names: dict[str, str]) -> NewArticle:
 
 FETCH_DELAY = timedelta(minutes=5)  # simulated time between publication and ingestion
 BRIEFING_STORIES = 1000
-COMMENTED_STORIES = 1500
-BATCH = 500  # newest stories given real grounded commentary
+COMMENTED_STORIES = 1100  # newest stories given real grounded commentary
+HOLDOUT = 1000  # newest corpus articles kept out of the store (see BuiltStore.holdout)
+BATCH = 500  # articles per transaction while building
 
 
 async def build_store(n: int, seed: int = 0, *, quiet: bool = False) -> BuiltStore:
-    """A store with the catalogue and n corpus articles (cached by n, seed and schema).
+    """A store with the catalogue and the n oldest of n + HOLDOUT corpus articles
+    (cached by n, seed and schema).
 
-    Articles go in through the repository's own insert, in batches; republications
-    join their original's story (the corpus' ground truth, so the store does not depend
-    on the clustering code under test). The newest
-    COMMENTED_STORIES stories get their commentary through the real CommentaryService.
+    Articles go in through the repository's own insert, in batches, "fetched" five
+    minutes after publication; republications join their original's story (the
+    corpus' ground truth, so the store does not depend on the clustering code under
+    test). The newest COMMENTED_STORIES stories get their commentary through the real
+    CommentaryService, as ingestion would have given them.
     """
     key = f"store-{n}-{seed}-{_schema_key()}"
     path = CACHE / f"{key}.db"
@@ -310,14 +341,17 @@ async def build_store(n: int, seed: int = 0, *, quiet: bool = False) -> BuiltSto
         meta = json.loads(meta_path.read_text())
         return BuiltStore(path=path, cached=True, **meta)
     CACHE.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE.glob(f"store-{n}-{seed}-*"):  # built for an older schema
+        stale.unlink(missing_ok=True)
     started = time.perf_counter()
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     _copy_db(await catalogue_template(), tmp)
-    corpus = sorted_corpus(n, seed)
+    everything = sorted_corpus(n + HOLDOUT, seed)
+    corpus, later = everything[:n], everything[n:]
     store = await Store.open(tmp)
     try:
         actor_names = await resolve_actor_names(
-            store, [x for a in corpus[:2000] for x in a["actors"]]
+            store, [x for a in everything[:2000] for x in a["actors"]]
         )
         story_of: dict[int, int] = {}  # corpus story index -> story id
         first_seen: dict[int, datetime] = {}  # story id -> first_seen
@@ -327,7 +361,7 @@ async def build_store(n: int, seed: int = 0, *, quiet: bool = False) -> BuiltSto
             batch = corpus[start : start + BATCH]
             rows = [new_article(a, actor_names) for a in batch]
             # One transaction per BATCH articles: the statements add() runs, without a
-            # commit per article (2.5x faster; ingestion's add() is timed in bench_store).
+            # commit per article (2.5x faster; ingestion's path is timed in bench_store).
             async with Transaction(store.db):
                 for a, row in zip(batch, rows, strict=True):
                     now = a["published_at"] + FETCH_DELAY
@@ -340,12 +374,16 @@ async def build_store(n: int, seed: int = 0, *, quiet: bool = False) -> BuiltSto
                 rate = done / (time.perf_counter() - started)
                 print(f"    building the {n:,}-article store: {done:,} ({rate:,.0f}/s)",
                       flush=True)
+        inserted = time.perf_counter()
         newest = sorted(first_seen.items(), key=lambda kv: kv[1], reverse=True)
-        clock_now = newest[0][1] + timedelta(hours=1)
+        clock_now = (later[-1]["published_at"] if later else newest[0][1]) + timedelta(hours=1)
         commentary = CommentaryService(store, clock=lambda: clock_now)
+        if not quiet:
+            print(f"    commentary for the newest {COMMENTED_STORIES:,} stories…", flush=True)
         for story_id, _ in newest[:COMMENTED_STORIES]:
             await commentary.refresh(story_id)
-        # stories first stored at or after `since` whose news is not older: the
+        commented = time.perf_counter()
+        # stories first stored at or after `cut` whose news is not older: the
         # BRIEFING_STORIES newest (published_at = first_seen - FETCH_DELAY for originals)
         cut = newest[min(BRIEFING_STORIES, len(newest)) - 1][1] - FETCH_DELAY
         window = len(await store.articles.story_ids_since(cut, limit=10 * BRIEFING_STORIES))
@@ -356,6 +394,8 @@ async def build_store(n: int, seed: int = 0, *, quiet: bool = False) -> BuiltSto
     os.replace(tmp, path)
     meta = {
         "n": n, "seed": seed, "build_seconds": round(time.perf_counter() - started, 1),
+        "insert_seconds": round(inserted - started, 1),
+        "commentary_seconds": round(commented - inserted, 1),
         "now": clock_now.isoformat(), "briefing_since": cut.isoformat(),
         "briefing_stories": window, "stories": len(first_seen),
         "size_mb": round(path.stat().st_size / 1e6, 1), "actor_names": actor_names,
@@ -412,27 +452,40 @@ def _serve(build: Routes, hosts: int, latency: float, conn) -> None:
             server.add(path, route.body, content_type=route.content_type, etag=route.etag)
         conn.send(server.port)
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, conn.recv)  # any message: stop
-        conn.send(sum(server.hits.values()))
+        while await loop.run_in_executor(None, conn.recv) == "cpu":
+            t = os.times()
+            conn.send(t.user + t.system)
+        conn.send(sum(server.hits.values()))  # "stop"
         await server.close()
 
     asyncio.run(main())
 
 
+@dataclass
+class ServedSite:
+    port: int
+    _conn: object
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used so far."""
+        self._conn.send("cpu")  # type: ignore[attr-defined]
+        return self._conn.recv()  # type: ignore[attr-defined]
+
+
 @contextmanager
-def served(build: Routes, *, hosts: int, latency: float) -> Iterator[int]:
+def served(build: Routes, *, hosts: int, latency: float) -> Iterator[ServedSite]:
     """Serve the routes ``build(port)`` returns from a child process (forked, so
-    ``build`` may be a closure) on 127.0.0.1 … 127.0.0.<hosts>; yields the port. A child
-    process keeps the server's own work off the event loop under test (a real feed
-    server is another machine). Start it before opening any store."""
+    ``build`` may be a closure) on 127.0.0.1 … 127.0.0.<hosts>. A child process keeps
+    the server's own work off the event loop under test (a real feed server is another
+    machine). Start it before opening any store: forking copies no thread."""
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
     process = ctx.Process(target=_serve, args=(build, hosts, latency, child), daemon=True)
     process.start()
     try:
-        if not parent.poll(30):
+        if not parent.poll(60):
             raise RuntimeError("feed server did not start")
-        yield parent.recv()
+        yield ServedSite(parent.recv(), parent)
     finally:
         try:
             parent.send("stop")
@@ -444,3 +497,110 @@ def served(build: Routes, *, hosts: int, latency: float) -> Iterator[int]:
         if process.is_alive():
             process.kill()
             process.join()
+
+
+# -- where the time goes: SQL statements and Python functions of one operation ------------
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
+
+
+def sql_template(sql: str) -> str:
+    """A statement with its literals (and IN lists) folded, to group repeats."""
+    return " ".join(_LIST.sub("?…", _LITERAL.sub("?", sql)).split())
+
+
+@dataclass
+class StatementCost:
+    template: str
+    count: int = 0
+    seconds: float = 0.0  # re-run time of the SELECTs (writes are only counted)
+    rows: int = 0  # rows the SELECTs returned
+    plan: list[str] = field(default_factory=list)
+
+
+def sql_costs(db_path: Path, statements: Sequence[str]) -> tuple[list[StatementCost], int]:
+    """Re-run every SELECT the operation ran on a read-only connection to the same file,
+    timing each and taking its EXPLAIN QUERY PLAN. Returns (costs, most expensive first;
+    the number of FTS5-internal statements, which SQLite traces with a leading "--")."""
+    import sqlite3
+
+    costs: dict[str, StatementCost] = {}
+    internal = 0
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        for sql in statements:
+            if sql.startswith("--"):
+                internal += 1
+                continue
+            key = sql_template(sql)
+            cost = costs.setdefault(key, StatementCost(key))
+            cost.count += 1
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            start = time.perf_counter()
+            cost.rows += len(con.execute(sql).fetchall())
+            cost.seconds += time.perf_counter() - start
+            if not cost.plan:
+                cost.plan = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + sql)]
+    finally:
+        con.close()
+    return sorted(costs.values(), key=lambda c: c.seconds, reverse=True), internal
+
+
+class SqlRecorder:
+    """``async with SqlRecorder(store.db) as rec:`` — the SQL the connection ran
+    (as SQLite expands it, with values), in order."""
+
+    def __init__(self, db) -> None:
+        self._db = db
+        self.statements: list[str] = []
+
+    async def __aenter__(self) -> SqlRecorder:
+        await self._db.set_trace_callback(self.statements.append)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._db.set_trace_callback(None)
+
+
+async def explain(label: str, db, db_path: Path, op: Callable[[], object], *,
+                  statements: int = 4, functions: int = 6) -> None:
+    """Run ``await op()`` once more under an SQL trace and a CPU profile of this thread,
+    and print where its time goes: wall, event-loop CPU, the SQL statements by re-run
+    time (with their query plans), and the Python functions by own CPU time."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile(time.thread_time)
+    async with SqlRecorder(db) as rec:
+        cpu0 = time.thread_time()
+        start = time.perf_counter()
+        profiler.enable()
+        await op()  # type: ignore[misc]
+        profiler.disable()
+        wall = time.perf_counter() - start
+        cpu = time.thread_time() - cpu0
+    costs, internal = sql_costs(db_path, rec.statements)
+    sql_total = sum(c.seconds for c in costs)
+    print(f"    where the time goes — {label}: {wall * 1000:.1f} ms wall, event-loop CPU "
+          f"{cpu * 1000:.1f} ms (profiled), {len(rec.statements) - internal} statements "
+          f"(+{internal} FTS5-internal reads), SELECTs re-run alone {sql_total * 1000:.1f} ms")
+    for cost in costs[:statements]:
+        print(f"      {cost.count:4d}× {cost.seconds * 1000:7.2f} ms {cost.rows:7d} rows  "
+              f"{cost.template[:100]}")
+        for line in cost.plan:
+            print(f"{'':24}{line}")
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    shown = 0
+    for (filename, line, name), (_cc, calls, own, _cum, _callers) in rows:
+        if name.startswith("<method 'poll'"):
+            continue
+        where = f"{Path(filename).name}:{line}({name})" if line else name
+        print(f"      py {own * 1000:7.2f} ms own CPU  {calls:6d}×  {where[:90]}")
+        shown += 1
+        if shown == functions:
+            break

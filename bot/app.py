@@ -3,8 +3,11 @@ delivery and the scheduler. Cogs (in cogs/) are thin adapters over the services.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import pkgutil
+import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
@@ -55,7 +58,10 @@ class SecBriefTree(app_commands.CommandTree):
             log.error("command %s failed", interaction.command and interaction.command.name,
                       exc_info=original)
             message = "Something went wrong on our side; it has been logged. Try again later."
-        await reply(interaction, message)
+        try:
+            await reply(interaction, message)
+        except discord.HTTPException as exc:  # e.g. the interaction expired meanwhile
+            log.warning("could not tell the user about an error (%s): %s", exc, message)
 
 
 async def reply(interaction: discord.Interaction, message: str, **kwargs) -> None:
@@ -261,6 +267,21 @@ async def run_bot(settings: Settings) -> int:
     point_at(settings)
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
     async with SecBrief(settings) as bot:
+        # SIGTERM (systemd, docker stop) and Ctrl-C close the bot properly: rounds in
+        # flight are cancelled and awaited, the store is closed and the gateway session
+        # ended, instead of the process dying wherever it was.
+        loop = asyncio.get_running_loop()
+        closing: set[asyncio.Task] = set()
+
+        def stop(signame: str) -> None:
+            log.info("%s received: shutting down", signame)
+            task = asyncio.ensure_future(bot.close())
+            closing.add(task)
+            task.add_done_callback(closing.discard)
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+                loop.add_signal_handler(sig, stop, sig.name)
         await bot.start(token)
     return 0
 

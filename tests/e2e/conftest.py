@@ -200,6 +200,7 @@ class BotProcess:
             await self.proc.wait()
 
     async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if the process is still there 10 s later."""
         if self.proc is None or self.proc.returncode is not None:
             return
         self.proc.terminate()

@@ -85,7 +85,7 @@ async def test_subscribe_then_separate_ingest_process_alerts_once(
     feed_server.add("/wire.xml", rss(clock, ITEMS[:1]))
     feed = feed_server.url("/wire.xml")
 
-    async with bot_process(env, log):
+    async with bot_process(env, log) as bot:
         await fake.wait_until_connected(20)
         await fake.wait_for(lambda: fake.guild_syncs[world.guild.id] == 1, 10)
         assert fake.global_syncs == 0
@@ -115,6 +115,9 @@ async def test_subscribe_then_separate_ingest_process_alerts_once(
         await fake.wait_for(lambda: len(dms()) >= 2, 10)
         # Alert rounds run every second: give them two more, then count again.
         await asyncio.sleep(2.2)
+        await bot.stop()  # SIGTERM: a clean shutdown, not a crash
+        assert bot.proc.returncode == 0
+        assert "SIGTERM received: shutting down" in log.read_text()
 
     titles = [m["embeds"][0]["title"] for m in dms()]
     assert titles == [ITEMS[0][0], ITEMS[1][0]], log.read_text()[-3000:]
