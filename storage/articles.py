@@ -9,7 +9,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.db import Transaction
+from storage.db import Transaction, execute_write
 from storage.models import (
     Article,
     ArticleRef,
@@ -140,7 +140,7 @@ class ArticleRepository:
         return article_id, story_id
 
     async def set_story_commentary(self, story_id: int, commentary: Sequence[str]) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE stories SET commentary = ? WHERE id = ?",
             (json.dumps(list(commentary)), story_id),
         )

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -102,28 +103,75 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-_locks: dict[int, asyncio.Lock] = {}
+class WriteLock:
+    """The connection's write lock, re-entrant within one task.
+
+    Tasks share one connection, so a statement run while another task's transaction is
+    open would become part of it (and roll back with it). Every write therefore holds
+    this lock; a task already holding it (inside its own Transaction) goes straight on.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task | None = None
+        self._depth = 0
+
+    @property
+    def held_here(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    async def __aenter__(self) -> None:
+        if self.held_here:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = asyncio.current_task(), 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
 
 
-def write_lock(db: aiosqlite.Connection) -> asyncio.Lock:
-    """One lock per connection: tasks sharing the connection take turns at transactions
-    instead of running statements inside each other's."""
-    return _locks.setdefault(id(db), asyncio.Lock())
+_locks: dict[int, WriteLock] = {}
+
+
+def write_lock(db: aiosqlite.Connection) -> WriteLock:
+    return _locks.setdefault(id(db), WriteLock())
+
+
+async def execute_write(
+    db: aiosqlite.Connection, sql: str, params: Sequence[object] = ()
+) -> aiosqlite.Cursor:
+    """One write statement, never inside another task's open transaction."""
+    async with write_lock(db):
+        return await db.execute(sql, params)
+
+
+async def executemany_write(
+    db: aiosqlite.Connection, sql: str, rows: Iterable[Sequence[object]]
+) -> aiosqlite.Cursor:
+    async with write_lock(db):
+        return await db.executemany(sql, rows)
 
 
 class Transaction:
-    """``async with Transaction(db):`` — BEGIN IMMEDIATE … COMMIT, ROLLBACK on error."""
+    """``async with Transaction(db):`` — BEGIN IMMEDIATE … COMMIT, ROLLBACK on error.
+    Not nestable: a task inside one calls the *_in_transaction variants."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = write_lock(db)
 
     async def __aenter__(self) -> aiosqlite.Connection:
-        await self._lock.acquire()
+        if self._lock.held_here:
+            raise RuntimeError("nested Transaction on one connection")
+        await self._lock.__aenter__()
         try:
             await self._db.execute("BEGIN IMMEDIATE")
         except BaseException:
-            self._lock.release()
+            await self._lock.__aexit__()
             raise
         return self._db
 
@@ -131,4 +179,4 @@ class Transaction:
         try:
             await self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         finally:
-            self._lock.release()
+            await self._lock.__aexit__()

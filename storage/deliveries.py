@@ -13,7 +13,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.db import Transaction
+from storage.db import Transaction, execute_write
 from storage.models import Batch
 from storage.timeutil import to_db
 
@@ -74,6 +74,48 @@ class DeliveryRepository:
         )
         return batch_id
 
+    async def plan_many_in_transaction(
+        self, purpose: str, plans: dict[tuple[str, int], list[int]], *, now: datetime
+    ) -> list[int]:
+        """Plan one batch per target at once — (target_kind, target_id) → story ids —
+        leaving out what the ledger already holds. Set-based: a handful of statements
+        whatever the number of targets. The caller holds a Transaction."""
+        story_ids = sorted({s for ids in plans.values() for s in ids})
+        done: set[tuple[str, int, int]] = set()
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start : start + 500]
+            async with self._db.execute(
+                "SELECT target_kind, target_id, story_id FROM deliveries"
+                f" WHERE story_id IN ({','.join('?' * len(chunk))}) AND purpose = ?",
+                (*chunk, purpose),
+            ) as cur:
+                done.update((row[0], row[1], row[2]) for row in await cur.fetchall())
+        async with self._db.execute("SELECT coalesce(max(id), 0) FROM delivery_batches") as cur:
+            next_id = (await cur.fetchone())[0] + 1
+        batches: list[tuple] = []
+        ledger: list[tuple] = []
+        for (target_kind, target_id), ids in sorted(plans.items()):
+            fresh = [s for s in dict.fromkeys(ids) if (target_kind, target_id, s) not in done]
+            if not fresh:
+                continue
+            batches.append((next_id, purpose, target_kind, target_id, to_db(now)))
+            ledger.extend(
+                (purpose, target_kind, target_id, story_id, next_id, position)
+                for position, story_id in enumerate(fresh)
+            )
+            next_id += 1
+        await self._db.executemany(
+            "INSERT INTO delivery_batches (id, purpose, target_kind, target_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            batches,
+        )
+        await self._db.executemany(
+            "INSERT INTO deliveries (purpose, target_kind, target_id, story_id, batch_id,"
+            " position) VALUES (?, ?, ?, ?, ?, ?)",
+            ledger,
+        )
+        return [row[0] for row in batches]
+
     async def pending(
         self, *, now: datetime, purpose: str | None = None, limit: int = 10_000
     ) -> list[Batch]:
@@ -125,7 +167,7 @@ class DeliveryRepository:
         return list(batches.values())
 
     async def mark_sent(self, batch_id: int, *, message_id: int | None, now: datetime) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE delivery_batches SET status = 'sent', message_id = ?, sent_at = ?,"
             " attempts = attempts + 1, last_error = NULL WHERE id = ?",
             (message_id, to_db(now), batch_id),
@@ -133,12 +175,12 @@ class DeliveryRepository:
 
     async def mark_progress(self, batch_id: int, sent_parts: int) -> None:
         """Record that the first ``sent_parts`` messages of a batch were accepted."""
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE delivery_batches SET sent_parts = ? WHERE id = ?", (sent_parts, batch_id)
         )
 
     async def mark_retry(self, batch_id: int, *, error: str, next_try_at: datetime) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE delivery_batches SET attempts = attempts + 1, last_error = ?,"
             " next_try_at = ? WHERE id = ?",
             (error[:500], to_db(next_try_at), batch_id),
@@ -149,7 +191,7 @@ class DeliveryRepository:
         (the target will not take messages, e.g. closed DMs). The stories stay in the
         ledger so later rounds do not retry them forever; the record shows why."""
         assert status in ("failed", "refused")
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE delivery_batches SET status = ?, attempts = attempts + 1, last_error = ?"
             " WHERE id = ?",
             (status, error[:500], batch_id),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import execute_write
 from storage.models import Feed
 from storage.timeutil import from_db, to_db
 
@@ -26,7 +27,7 @@ class FeedRepository:
         now: datetime,
     ) -> tuple[Feed, bool]:
         """The feed for (url, guild), created if missing. Returns (feed, created)."""
-        cur = await self._db.execute(
+        cur = await execute_write(self._db,
             "INSERT OR IGNORE INTO feeds (url, guild_id, added_by, notify_channel_id, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (url, guild_id, added_by, notify_channel_id, to_db(now)),
@@ -83,7 +84,7 @@ class FeedRepository:
         return feeds
 
     async def remove(self, url: str, *, guild_id: int) -> bool:
-        cur = await self._db.execute(
+        cur = await execute_write(self._db,
             "DELETE FROM feeds WHERE url = ? AND guild_id = ?", (url, guild_id)
         )
         return cur.rowcount > 0
@@ -99,7 +100,7 @@ class FeedRepository:
         title: str | None,
         warning: str | None = None,
     ) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title),"
             " failures = 0, last_polled_at = ?, last_success_at = ?, next_poll_at = ?,"
             " last_error = ? WHERE id = ?",
@@ -110,14 +111,14 @@ class FeedRepository:
     async def record_failure(
         self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime, disable: bool
     ) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE feeds SET failures = failures + 1, last_polled_at = ?, last_error = ?,"
             " next_poll_at = ?, disabled = CASE WHEN ? THEN 1 ELSE disabled END WHERE id = ?",
             (to_db(now), error[:500], to_db(next_poll_at), int(disable), feed_id),
         )
 
     async def enable(self, feed_id: int) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE feeds SET disabled = 0, failures = 0, next_poll_at = NULL WHERE id = ?",
             (feed_id,),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.db import execute_write
+
 
 class MetaRepository:
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -15,7 +17,7 @@ class MetaRepository:
         return row[0] if row else None
 
     async def set(self, key: str, value: str) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "INSERT INTO meta (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),

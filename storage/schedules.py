@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage.db import execute_write
 from storage.models import Schedule
 from storage.timeutil import from_db, to_db
 
@@ -27,7 +28,7 @@ class ScheduleRepository:
         filters: dict | None = None,
     ) -> Schedule:
         """Create or replace the channel's schedule (keeps last_sent_at; unpauses)."""
-        await self._db.execute(
+        await execute_write(self._db,
             "INSERT INTO schedules (channel_id, guild_id, local_time, timezone, filters,"
             " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (channel_id) DO UPDATE SET local_time = excluded.local_time,"
@@ -49,7 +50,7 @@ class ScheduleRepository:
         return _schedule(row) if row else None
 
     async def remove(self, channel_id: int, *, guild_id: int) -> bool:
-        cur = await self._db.execute(
+        cur = await execute_write(self._db,
             "DELETE FROM schedules WHERE channel_id = ? AND guild_id = ?", (channel_id, guild_id)
         )
         return cur.rowcount > 0
@@ -65,12 +66,12 @@ class ScheduleRepository:
             return [_schedule(row) for row in await cur.fetchall()]
 
     async def mark_sent(self, channel_id: int, when: datetime) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE schedules SET last_sent_at = ? WHERE channel_id = ?", (to_db(when), channel_id)
         )
 
     async def pause(self, channel_id: int, reason: str) -> None:
-        await self._db.execute(
+        await execute_write(self._db,
             "UPDATE schedules SET paused = 1, paused_reason = ? WHERE channel_id = ?",
             (reason[:300], channel_id),
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.articles import fts_query
+from storage.db import execute_write
 from storage.models import Subscription
 from storage.timeutil import from_db, to_db
 
@@ -32,7 +33,7 @@ class SubscriptionRepository:
         now: datetime,
     ) -> tuple[Subscription, bool]:
         """Returns (subscription, created); an identical one is returned as it is."""
-        cur = await self._db.execute(
+        cur = await execute_write(self._db,
             "INSERT OR IGNORE INTO subscriptions (guild_id, owner_id, target_kind, target_id,"
             " kind, value, display, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (guild_id, owner_id, target_kind, target_id, kind, value, display, to_db(now)),
@@ -48,7 +49,7 @@ class SubscriptionRepository:
     async def remove(self, *, owner_id: int, kind: str, value: str, guild_id: int | None) -> int:
         """Remove the caller's own subscriptions of (kind, value): their DM ones, and
         channel ones they made in this guild. Returns how many were removed."""
-        cur = await self._db.execute(
+        cur = await execute_write(self._db,
             "DELETE FROM subscriptions WHERE owner_id = ? AND kind = ? AND value = ?"
             " AND (target_kind = 'user' OR guild_id = ?)",
             (owner_id, kind, value, guild_id if guild_id is not None else -1),

@@ -8,6 +8,26 @@ from bot.services.briefings import BriefingItem
 
 MAX_POINTS = 6
 
+# How each naming scheme reads to a person (keys are bot.intel.aliases.SCHEMES).
+SCHEME_NAMES = {
+    "microsoft": "Microsoft",
+    "crowdstrike": "CrowdStrike",
+    "mandiant": "Mandiant",
+    "secureworks": "Secureworks",
+    "unit42": "Unit 42",
+    "mitre": "MITRE ATT&CK",
+    "proofpoint": "Proofpoint",
+    "recorded_future": "Recorded Future",
+    "trend_micro": "Trend Micro",
+    "ibm": "IBM X-Force",
+    "cert_ua": "CERT-UA",
+    "other": "Other names",
+}
+
+
+def scheme_name(scheme: str) -> str:
+    return SCHEME_NAMES.get(scheme, scheme.replace("_", " ").title())
+
 
 def day(value: datetime | None) -> str:
     return f"{value.day} {value:%b %Y}" if value else "undated"

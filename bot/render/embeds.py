@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import discord
 
-from bot.render.common import MAX_POINTS, byline, day, listing, plural, shorten
+from bot.render.common import (
+    MAX_POINTS,
+    byline,
+    day,
+    listing,
+    plural,
+    scheme_name,
+    shorten,
+)
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import BriefingItem
 from storage.models import ArticleRef, SearchHit
@@ -101,7 +109,7 @@ def actor_embed(profile: ActorProfile, *, chart_file: str | None = None) -> disc
     )
     for scheme, names in list(actor.schemes.items())[: FIELDS - 4]:
         if names:
-            embed.add_field(name=safe(scheme, FIELD_NAME),
+            embed.add_field(name=safe(scheme_name(scheme), FIELD_NAME),
                             value=safe(", ".join(names), FIELD_VALUE), inline=True)
     if profile.total:
         stored = (f"{plural(profile.total, 'story', 'stories')}, "

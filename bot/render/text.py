@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render.common import MAX_POINTS, byline, day, listing, plural, shorten
+from bot.render.common import MAX_POINTS, byline, day, listing, plural, scheme_name, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
 from storage.models import SearchHit
@@ -56,7 +56,7 @@ def profile_text(profile: ActorProfile) -> str:
     lines = [f"{actor.name}" + (f" ({actor.country})" if actor.country else "")]
     for scheme, names in actor.schemes.items():
         if names:
-            lines.append(f"  {scheme}: {', '.join(names)}")
+            lines.append(f"  {scheme_name(scheme)}: {', '.join(names)}")
     if actor.description:
         lines.append(shorten(actor.description, 700))
     if actor.refs:

@@ -36,17 +36,12 @@ class AlertService:
             first = int(cursor) + 1
             if last < first:
                 return []
-            by_target: dict[tuple[str, int], list[int]] = defaultdict(list)
+            by_target: dict[tuple[str, int], set[int]] = defaultdict(set)
             for target_kind, target_id, story_id in await store.subscriptions.matches(first, last):
-                if story_id not in by_target[target_kind, target_id]:
-                    by_target[target_kind, target_id].append(story_id)
-            batches = []
-            now = self._clock()
-            for (target_kind, target_id), story_ids in sorted(by_target.items()):
-                batch = await store.deliveries.plan_in_transaction(
-                    "alert", target_kind, target_id, sorted(story_ids), now=now
-                )
-                if batch is not None:
-                    batches.append(batch)
+                by_target[target_kind, target_id].add(story_id)
+            plans = {target: sorted(ids) for target, ids in by_target.items()}
+            batches = await store.deliveries.plan_many_in_transaction(
+                "alert", plans, now=self._clock()
+            )
             await store.meta.set(CURSOR, str(last))
         return batches
