@@ -16,8 +16,8 @@ SECBRIEF_FETCH_PAGES=0 and 1. Targets: ≥ 100 articles/s, and ≥ 0.7 × the ce
 Where the time goes: every run prints its CPU split by role (event-loop thread, SQLite
 thread, other threads, worker processes, feed server) and per article; a section times
 each worker step in one process (parse_feed, extract_article_text, analyse) against
-the bare libraries. --profile adds an extra, profiled WORKERS=2 run and prints where
-the event-loop thread's CPU goes.
+the bare libraries. --profile adds two extra WORKERS=2 runs: one with every step timed
+(wall per call, queueing included) and one with the event-loop thread's CPU profiled.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from bench.common import (
     cpu_times,
     fresh_db,
     host_url,
+    percentile,
     section,
     served,
     thread_cpu,
@@ -60,7 +61,8 @@ from bench.common import (
 from bot.news.analyse import RawArticle, analyse
 from bot.news.extract import extract_article_text
 from bot.news.parse import parse_feed
-from bot.services.container import open_services
+from bot.services import ingest as ingest_module
+from bot.services.container import Services, open_services
 from tests.fixtures.make_corpus import make_articles
 
 LATENCY = 0.100  # seconds added before every response
@@ -356,7 +358,8 @@ class Run:
 
 
 async def run_ingest(label: str, urls: list[str], expected: int, *, server: ServedSite,
-                     workers: int, fetch_pages: bool, profile: bool = False) -> Run:
+                     workers: int, fetch_pages: bool, profile: bool = False,
+                     stages: bool = False) -> Run:
     """One IngestService.poll on a fresh store, with its CPU split by role: the event-loop
     thread, the SQLite connection's thread, other threads (analysis threads when
     WORKERS=0; the pool's feeder threads), the worker processes, and the feed server."""
@@ -378,14 +381,19 @@ async def run_ingest(label: str, urls: list[str], expected: int, *, server: Serv
                 if executor is not None:
                     await asyncio.get_running_loop().run_in_executor(executor, int)
                 profiler = cProfile.Profile(time.thread_time)
+            timers = Stages(services) if stages else None
             threads0 = thread_cpu()
             start = time.perf_counter()
             if profiler:
                 profiler.enable()
-            report = await services.ingest.poll(urls)
-            if profiler:
-                profiler.disable()
-                run.profile = pstats.Stats(profiler)
+            try:
+                report = await services.ingest.poll(urls)
+            finally:
+                if profiler:
+                    profiler.disable()
+                    run.profile = pstats.Stats(profiler)
+                if timers:
+                    timers.restore()
             run.wall = time.perf_counter() - start
             threads1 = thread_cpu()
         _, children1 = cpu_times()  # the pool has shut down: its CPU is counted
@@ -404,7 +412,60 @@ async def run_ingest(label: str, urls: list[str], expected: int, *, server: Serv
               f"(duplicates {report.duplicates}, failed {report.failed}); "
               f"errors: {report.errors[:3]}")
     print(f"    {run.describe()}", flush=True)
+    if timers:
+        timers.print()
     return run
+
+
+class Stages:
+    """Wall time of each ingestion step per article, waiting included, by wrapping the
+    services' methods for one run (diagnostics only: --profile)."""
+
+    STEPS = ("fetch", "analyse", "find_story", "articles.add", "commentary.refresh")
+
+    def __init__(self, services: Services) -> None:
+        self.events: list[tuple[str, float, float]] = []
+        self.t0 = time.perf_counter()
+        self._undo: list[tuple[object, str, object]] = []
+        ingest = services.ingest
+        self._wrap(getattr(ingest, "_fetcher", None), "fetch", "fetch")
+        self._wrap(ingest, "_analyse", "analyse")
+        self._wrap(ingest_module, "find_story", "find_story")
+        self._wrap(services.store.articles, "add", "articles.add")
+        self._wrap(services.commentary, "refresh", "commentary.refresh")
+
+    def _wrap(self, owner: object, name: str, label: str) -> None:
+        original = getattr(owner, name, None)
+        if original is None:
+            return
+
+        async def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                self.events.append((label, start, time.perf_counter()))
+
+        setattr(owner, name, timed)
+        self._undo.append((owner, name, original))
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            if owner is ingest_module:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)  # back to the class attribute
+
+    def print(self) -> None:
+        print("    wall per call, waiting included; 'done by': seconds after the poll began")
+        print(f"    {'step':<20} {'calls':>6} {'mean':>9} {'p95':>9} {'done by':>9}")
+        for step in self.STEPS:
+            spans = [(a - self.t0, b - self.t0) for label, a, b in self.events if label == step]
+            if not spans:
+                continue
+            took = [b - a for a, b in spans]
+            print(f"    {step:<20} {len(spans):6d} {sum(took) / len(took) * 1000:6.0f} ms "
+                  f"{percentile(took, 95) * 1000:6.0f} ms {max(b for _, b in spans):8.2f} s")
 
 
 def print_profile(stats: pstats.Stats, top: int = 25) -> None:
@@ -469,6 +530,10 @@ async def main_async(args: argparse.Namespace, site: Site, server: ServedSite) -
                      run.rate >= TARGET_RATE)
 
     if args.profile:
+        section(f"re-run with each step timed: {site.feeds} feeds × {site.items} items, "
+                "WORKERS=2")
+        await run_ingest("timed steps WORKERS=2", feed_urls, n, server=server, workers=2,
+                         fetch_pages=True, stages=True)
         section(f"profiled re-run: {site.feeds} feeds × {site.items} items, WORKERS=2 (pool "
                 "started first; the profiler slows the event loop, so no figure)")
         run = await run_ingest("profiled WORKERS=2", feed_urls, n, server=server, workers=2,

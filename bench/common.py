@@ -42,7 +42,6 @@ from tests.conftest import make_settings
 from tests.feedserver import FeedServer
 from tests.fixtures.make_corpus import make_articles
 
-REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(tempfile.gettempdir()) / "secbrief-bench"
 BUILD_FORMAT = 2  # bump when build_store changes what it writes
 
@@ -97,7 +96,7 @@ class Report:
 
     def summary(self) -> None:
         checked = [f for f in self.figures if f.ok is not None]
-        rows = checked or self.figures
+        rows = self.figures
         width = max(len(f.name) for f in rows)
         value_w = max(len(f.value) for f in rows)
         target_w = max([len(f.target) for f in rows] + [6])
@@ -132,15 +131,6 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
-
-
-@contextmanager
-def stopwatch() -> Iterator[Callable[[], float]]:
-    """``with stopwatch() as elapsed: ...; elapsed()`` — seconds, frozen at exit."""
-    start = time.perf_counter()
-    end: list[float] = []
-    yield lambda: (end[0] if end else time.perf_counter()) - start
-    end.append(time.perf_counter())
 
 
 async def time_calls(fn: Callable[..., object], inputs: Sequence[object], *,
