@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     max_feed_bytes: int = Field(default=5_000_000, ge=10_000, alias="SECBRIEF_MAX_FEED_BYTES")
     max_redirects: int = Field(default=5, ge=0, le=20, alias="SECBRIEF_MAX_REDIRECTS")
     per_host_limit: int = Field(default=2, ge=1, alias="SECBRIEF_PER_HOST_LIMIT")
-    fetch_concurrency: int = Field(default=16, ge=1, alias="SECBRIEF_FETCH_CONCURRENCY")
+    fetch_concurrency: int = Field(default=64, ge=1, alias="SECBRIEF_FETCH_CONCURRENCY")
     fetch_pages: bool = Field(default=True, alias="SECBRIEF_FETCH_PAGES")
     feed_disable_after: int = Field(default=10, ge=1, alias="SECBRIEF_FEED_DISABLE_AFTER")
     max_subscriptions: int = Field(default=50, ge=1, alias="SECBRIEF_MAX_SUBSCRIPTIONS")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import aiosqlite
 
@@ -22,6 +22,7 @@ from storage.models import (
 from storage.timeutil import from_db, to_db
 
 _TAG_KINDS = ("actor", "cve", "vendor", "org")
+SEARCH_WINDOW = 1000  # newest matches ranked by relevance
 _WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
 
 
@@ -44,6 +45,10 @@ def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
 # Visibility: None sees everything (the operator's CLI and shell); a guild id sees
 # public articles (scope 0) and its own feeds' articles. Used with params (g, g).
 _VISIBLE = "(? IS NULL OR a.scope_guild IN (0, ?))"
+
+
+# The same rule on a tag row, which carries its article's scope (migration 006).
+_TAG_VISIBLE = "(? IS NULL OR t.scope_guild IN (0, ?))"
 
 
 def _placeholders(n: int) -> str:
@@ -120,14 +125,16 @@ class ArticleRepository:
                 await db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
             return None
         article_id = cur.lastrowid
+        at = published or to_db(now)  # the article's date, as coalesce(published, fetched)
         tags = [
-            (kind, value, article_id)
+            (kind, value, article_id, at, story_id, a.scope_guild)
             for kind, values in zip(_TAG_KINDS, (a.actors, a.cves, a.vendors, a.orgs), strict=True)
             for value in dict.fromkeys(values)
         ]
         if tags:
             await db.executemany(
-                "INSERT OR IGNORE INTO article_tags (kind, value, article_id) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO article_tags (kind, value, article_id, at, story_id,"
+                " scope_guild) VALUES (?, ?, ?, ?, ?, ?)",
                 tags,
             )
         if not new_story:
@@ -317,12 +324,23 @@ class ArticleRepository:
         match = fts_query(query)
         if match is None:
             return []
+        # Rank only the newest SEARCH_WINDOW matches: FTS5 walks a term's rowids
+        # newest-first cheaply, while bm25 over every match of a common word is slow.
+        async with self._db.execute(
+            "SELECT min(rowid) FROM (SELECT rowid FROM articles_fts WHERE articles_fts"
+            " MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            (match, SEARCH_WINDOW),
+        ) as cur:
+            floor = (await cur.fetchone())[0]
+        if floor is None:
+            return []
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
             " snippet(articles_fts, 2, '', '', '…', 24) AS snip, bm25(articles_fts, 8.0, 3.0, 1.0)"
             " AS rank FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            f" WHERE articles_fts MATCH ? AND {_VISIBLE} ORDER BY rank LIMIT ? OFFSET ?",
-            (match, guild_id, guild_id, limit, offset),
+            f" WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? AND {_VISIBLE}"
+            " ORDER BY rank LIMIT ? OFFSET ?",
+            (match, floor, guild_id, guild_id, limit, offset),
         ) as cur:
             rows = await cur.fetchall()
         return [SearchHit(article=_ref(r), snippet=r["snip"] or "", rank=r["rank"]) for r in rows]
@@ -344,12 +362,12 @@ class ArticleRepository:
         self, kind: str, value: str, *, limit: int = 5, offset: int = 0,
         guild_id: int | None = None,
     ) -> list[ArticleRef]:
-        """Newest articles carrying a tag."""
+        """Newest articles carrying a tag (walks the date index backwards)."""
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id"
             " FROM article_tags t JOIN articles a ON a.id = t.article_id"
-            f" WHERE t.kind = ? AND t.value = ? AND {_VISIBLE}"
-            " ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT ? OFFSET ?",
+            f" WHERE t.kind = ? AND t.value = ? AND {_TAG_VISIBLE}"
+            " ORDER BY t.at DESC, t.article_id DESC LIMIT ? OFFSET ?",
             (kind, value, guild_id, guild_id, limit, offset),
         ) as cur:
             return [_ref(r) for r in await cur.fetchall()]
@@ -357,37 +375,36 @@ class ArticleRepository:
     async def tag_stats(
         self, kind: str, value: str, *, guild_id: int | None = None
     ) -> tuple[int, datetime | None, datetime | None]:
-        """(article count, first seen, last seen) for a tag."""
+        """(article count, first seen, last seen) for a tag, from the index alone."""
         async with self._db.execute(
-            "SELECT count(*), min(coalesce(a.published_at, a.fetched_at)),"
-            " max(coalesce(a.published_at, a.fetched_at))"
-            " FROM article_tags t JOIN articles a ON a.id = t.article_id"
-            f" WHERE t.kind = ? AND t.value = ? AND {_VISIBLE}",
+            "SELECT count(*), min(t.at), max(t.at) FROM article_tags t"
+            f" WHERE t.kind = ? AND t.value = ? AND {_TAG_VISIBLE}",
             (kind, value, guild_id, guild_id),
         ) as cur:
             count, first, last = await cur.fetchone()
         return count, from_db(first), from_db(last)
 
-    async def tag_dates(
+    async def tag_days(
         self, kind: str, value: str, *, since: datetime, guild_id: int | None = None
-    ) -> list[datetime]:
-        """Dates of the articles carrying a tag since ``since`` (for weekly charts)."""
+    ) -> list[tuple[date, int]]:
+        """(day, articles) for a tag since ``since`` — counted in SQL, for weekly charts."""
         async with self._db.execute(
-            "SELECT coalesce(a.published_at, a.fetched_at) FROM article_tags t"
-            " JOIN articles a ON a.id = t.article_id WHERE t.kind = ? AND t.value = ?"
-            f" AND coalesce(a.published_at, a.fetched_at) >= ? AND {_VISIBLE}",
+            "SELECT substr(t.at, 1, 10), count(*) FROM article_tags t"
+            f" WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND {_TAG_VISIBLE}"
+            " GROUP BY 1",
             (kind, value, to_db(since), guild_id, guild_id),
         ) as cur:
-            return [from_db(row[0]) for row in await cur.fetchall()]
+            return [(date.fromisoformat(day), n) for day, n in await cur.fetchall()]
 
     async def count_tag_since(
         self, kind: str, value: str, *, since: datetime, exclude_story: int | None = None
     ) -> int:
-        """Distinct stories carrying a tag since ``since``."""
+        """Distinct public stories carrying a tag since ``since`` (commentary is shown to
+        every guild, so it counts public articles only)."""
         async with self._db.execute(
-            "SELECT count(DISTINCT a.story_id) FROM article_tags t"
-            " JOIN articles a ON a.id = t.article_id WHERE t.kind = ? AND t.value = ?"
-            " AND coalesce(a.published_at, a.fetched_at) >= ? AND a.story_id IS NOT ?",
+            "SELECT count(DISTINCT t.story_id) FROM article_tags t"
+            " WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND t.story_id IS NOT ?"
+            " AND t.scope_guild = 0",
             (kind, value, to_db(since), exclude_story),
         ) as cur:
             return (await cur.fetchone())[0]
@@ -395,14 +412,14 @@ class ArticleRepository:
     async def previous_tagged(
         self, kind: str, value: str, *, before: datetime, exclude_story: int
     ) -> ArticleRef | None:
-        """The newest article with a tag, older than ``before``, from another story."""
+        """The newest public article with a tag, older than ``before``, from another
+        story."""
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id"
             " FROM article_tags t JOIN articles a ON a.id = t.article_id"
-            " WHERE t.kind = ? AND t.value = ? AND a.story_id IS NOT ?"
-            " AND coalesce(a.published_at, a.fetched_at) <= ?"
-            " ORDER BY coalesce(a.published_at, a.fetched_at) DESC LIMIT 1",
-            (kind, value, exclude_story, to_db(before)),
+            " WHERE t.kind = ? AND t.value = ? AND t.at <= ? AND t.story_id IS NOT ?"
+            " AND t.scope_guild = 0 ORDER BY t.at DESC LIMIT 1",
+            (kind, value, to_db(before), exclude_story),
         ) as cur:
             row = await cur.fetchone()
         return _ref(row) if row else None

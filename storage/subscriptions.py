@@ -97,7 +97,9 @@ class SubscriptionRepository:
             found.update(tuple(row) for row in await cur.fetchall())
         async with db.execute(
             "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
-            " FROM articles a JOIN subscriptions s ON s.kind = 'source'"
+            # CROSS JOIN keeps the new articles as the outer loop: a few new
+            # articles against many subscriptions, each probed by its index.
+            " FROM articles a CROSS JOIN subscriptions s ON s.kind = 'source'"
             " AND s.value = lower(a.source) WHERE a.id BETWEEN ? AND ?"
             " AND a.scope_guild IN (0, s.guild_id)",
             (first_id, last_id),

@@ -73,6 +73,7 @@ def extract_article_text(html: str | bytes, *, url: str | None = None) -> str | 
             text,
             url=url,
             favor_precision=True,
+            fast=True,  # skip the fallback extractors: 2x faster, same text on our pages
             include_comments=False,
             include_tables=False,
             include_images=False,

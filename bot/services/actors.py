@@ -97,13 +97,13 @@ class ActorService:
         starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
         counts = dict.fromkeys(starts, 0)
         since = datetime.combine(starts[0], datetime.min.time(), tzinfo=self._clock().tzinfo)
-        dates = await self._store.articles.tag_dates(
+        days = await self._store.articles.tag_days(
             "actor", actor_name, since=since, guild_id=guild_id
         )
-        for when in dates:
-            start = week_start(when.date())
+        for day, count in days:
+            start = week_start(day)
             if start in counts:
-                counts[start] += 1
+                counts[start] += count
         return list(counts.items())
 
     async def older_articles(

@@ -174,9 +174,12 @@ class IngestService:
         outcome.ill_formed = parsed.problem if parsed.ill_formed else None
         source = source_name(parsed.title, feed.url)
         entries = await self._new_entries(parsed.entries, outcome)
+        touched: set[int] = set()
         results = await asyncio.gather(
-            *(self._ingest_entry(entry, feed, source) for entry in entries)
+            *(self._ingest_entry(entry, feed, source, touched) for entry in entries)
         )
+        for story_id in sorted(touched):
+            await self._commentary.refresh(story_id)
         for article_id in results:
             if article_id is None:
                 outcome.duplicates += 1
@@ -211,7 +214,9 @@ class IngestService:
             fresh.append(entry)
         return fresh
 
-    async def _ingest_entry(self, entry: FeedEntry, feed: Feed, source: str) -> int | None:
+    async def _ingest_entry(
+        self, entry: FeedEntry, feed: Feed, source: str, touched: set[int]
+    ) -> int | None:
         """Returns the new article id, None for a duplicate, -1 for a failure."""
         page: bytes | None = None
         if self._fetch_pages and entry.url:
@@ -233,19 +238,27 @@ class IngestService:
         )
         try:
             article = await self._analyse(raw)
-            return await self.store_article(article)
+            return await self.store_article(article, touched=touched)
         except Exception:
             log.exception("could not ingest %s", entry.url or entry.title)
             return -1
 
-    async def store_article(self, article: NewArticle) -> int | None:
+    async def store_article(
+        self, article: NewArticle, *, touched: set[int] | None = None
+    ) -> int | None:
+        """Cluster and store one article; returns its id, None for a duplicate. The
+        story's commentary is refreshed now, or — when ``touched`` is given — the story
+        id is added there so a batch refreshes each story once at its end."""
         now = self._clock()
         story_id = await find_story(self._store, article, now=now)
         stored = await self._store.articles.add(article, story_id=story_id, now=now)
         if stored is None:
             return None
         article_id, story_id = stored
-        await self._commentary.refresh(story_id)
+        if touched is None:
+            await self._commentary.refresh(story_id)
+        else:
+            touched.add(story_id)
         return article_id
 
     async def _success(self, feed: Feed, etag, last_modified, title, warning) -> None:
