@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     feed_disable_after: int = Field(default=10, ge=1, alias="SECBRIEF_FEED_DISABLE_AFTER")
     max_subscriptions: int = Field(default=50, ge=1, alias="SECBRIEF_MAX_SUBSCRIPTIONS")
     max_guild_feeds: int = Field(default=50, ge=1, alias="SECBRIEF_MAX_GUILD_FEEDS")
-    workers: int = Field(default=2, ge=0, le=32, alias="SECBRIEF_WORKERS")
+    workers: int = Field(default=1, ge=0, le=32, alias="SECBRIEF_WORKERS")
     send_rate: float = Field(default=45.0, gt=0, alias="SECBRIEF_SEND_RATE")
 
     # Test hooks: point discord.py at a local fake Discord. Never set in production.
