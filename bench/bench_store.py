@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,6 +58,7 @@ TARGET_P95 = 0.010
 TARGET_BRIEFING = 0.200
 TARGET_RSS = 200.0
 SEED = 0
+GUILD = 1  # a guild id: lookups and searches from Discord filter by visibility
 
 SEARCHES = (
     "ransomware", "zero-day", "Flax Typhoon", "backdoor", "emergency updates",
@@ -98,6 +100,9 @@ async def read_paths(services: Services, built: BuiltStore, db: Path, report: Re
     if explain_all or not ok:
         await explain(f"lookup {slowest[0][1]!r}", services.store.db, db,
                       lambda: services.actors.lookup(slowest[0][1]))
+    times = await time_calls(partial(services.actors.lookup, guild_id=GUILD), names)
+    report.check("  … from a guild (the Discord path) p50 / p95", p50_p95(times),
+                 f"p95 < {TARGET_P95 * 1000:.0f} ms", percentile(times, 95) < TARGET_P95)
     times = await time_calls(services.actors.lookup, MISSPELT)
     report.info("lookup of a misspelt name (suggestions) p50 / p95", p50_p95(times))
 
@@ -112,6 +117,10 @@ async def read_paths(services: Services, built: BuiltStore, db: Path, report: Re
     if explain_all or not ok:
         await explain(f"search {slowest[0][1]!r}", services.store.db, db,
                       lambda: services.search.search(slowest[0][1]))
+
+    times = await time_calls(partial(services.search.search, guild_id=GUILD), SEARCHES)
+    report.check("  … from a guild (the Discord path) p50 / p95", p50_p95(times),
+                 f"p95 < {TARGET_P95 * 1000:.0f} ms", percentile(times, 95) < TARGET_P95)
 
     section("briefing build")
     briefing = await services.briefings.build(built.since)

@@ -22,7 +22,7 @@ from storage.models import (
 from storage.timeutil import from_db, to_db
 
 _TAG_KINDS = ("actor", "cve", "vendor", "org")
-SEARCH_WINDOW = 1000  # newest matches ranked by relevance
+SEARCH_WINDOW = 500  # newest matches ranked by relevance
 _WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
 
 
@@ -49,6 +49,13 @@ _VISIBLE = "(? IS NULL OR a.scope_guild IN (0, ?))"
 
 # The same rule on a tag row, which carries its article's scope (migration 006).
 _TAG_VISIBLE = "(? IS NULL OR t.scope_guild IN (0, ?))"
+
+# The same rule without reading the article row: its id is not among other guilds'
+# private articles (few, listed by the partial index of migration 008).
+_NOT_PRIVATE_ELSEWHERE = (
+    "(? IS NULL OR {id} NOT IN (SELECT id FROM articles WHERE scope_guild != 0"
+    " AND scope_guild != ?))"
+)
 
 
 def _placeholders(n: int) -> str:
@@ -326,24 +333,31 @@ class ArticleRepository:
             return []
         # Rank only the newest SEARCH_WINDOW matches: FTS5 walks a term's rowids
         # newest-first cheaply, while bm25 over every match of a common word is slow.
+        # No snippets here: SQLite computes result columns before sorting, and a
+        # snippet re-tokenises its article; the page of hits gets them below.
         async with self._db.execute(
-            "SELECT min(rowid) FROM (SELECT rowid FROM articles_fts WHERE articles_fts"
-            " MATCH ? ORDER BY rowid DESC LIMIT ?)",
-            (match, SEARCH_WINDOW),
+            "SELECT w.id, w.rank FROM (SELECT rowid AS id, bm25(articles_fts, 8.0, 3.0, 1.0)"
+            " AS rank FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC"
+            f" LIMIT ?) AS w WHERE {_NOT_PRIVATE_ELSEWHERE.format(id='w.id')}"
+            " ORDER BY w.rank, w.id DESC LIMIT ? OFFSET ?",
+            (match, SEARCH_WINDOW, guild_id, guild_id, limit, offset),
         ) as cur:
-            floor = (await cur.fetchone())[0]
-        if floor is None:
+            ranked = {row[0]: row[1] for row in await cur.fetchall()}
+        if not ranked:
             return []
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
-            " snippet(articles_fts, 2, '', '', '…', 24) AS snip, bm25(articles_fts, 8.0, 3.0, 1.0)"
-            " AS rank FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            f" WHERE articles_fts MATCH ? AND articles_fts.rowid >= ? AND {_VISIBLE}"
-            " ORDER BY rank LIMIT ? OFFSET ?",
-            (match, floor, guild_id, guild_id, limit, offset),
+            " snippet(articles_fts, 2, '', '', '…', 24) AS snip"
+            " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+            f" WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({_placeholders(len(ranked))})",
+            (match, *ranked),
         ) as cur:
-            rows = await cur.fetchall()
-        return [SearchHit(article=_ref(r), snippet=r["snip"] or "", rank=r["rank"]) for r in rows]
+            rows = {r["id"]: r for r in await cur.fetchall()}
+        return [
+            SearchHit(article=_ref(rows[i]), snippet=rows[i]["snip"] or "", rank=rank)
+            for i, rank in ranked.items()
+            if i in rows
+        ]
 
     async def count_matching(self, phrase: str, *, guild_id: int | None = None) -> int:
         """How many articles contain ``phrase`` as a phrase (for "appears in N articles")."""
@@ -375,24 +389,36 @@ class ArticleRepository:
     async def tag_stats(
         self, kind: str, value: str, *, guild_id: int | None = None
     ) -> tuple[int, datetime | None, datetime | None]:
-        """(article count, first seen, last seen) for a tag, from the index alone."""
+        """(article count, first seen, last seen) for a tag: the count from the per-day
+        counts (migration 007), the two dates from each end of the date index."""
         async with self._db.execute(
-            "SELECT count(*), min(t.at), max(t.at) FROM article_tags t"
+            "SELECT coalesce(sum(t.n), 0) FROM tag_day_counts t"
             f" WHERE t.kind = ? AND t.value = ? AND {_TAG_VISIBLE}",
             (kind, value, guild_id, guild_id),
         ) as cur:
-            count, first, last = await cur.fetchone()
-        return count, from_db(first), from_db(last)
+            count = (await cur.fetchone())[0]
+        if not count:
+            return 0, None, None
+        ends = []
+        for order in ("ASC", "DESC"):
+            async with self._db.execute(
+                "SELECT t.at FROM article_tags t"
+                f" WHERE t.kind = ? AND t.value = ? AND {_TAG_VISIBLE}"
+                f" ORDER BY t.at {order} LIMIT 1",
+                (kind, value, guild_id, guild_id),
+            ) as cur:
+                ends.append(from_db((await cur.fetchone())[0]))
+        return count, ends[0], ends[1]
 
     async def tag_days(
-        self, kind: str, value: str, *, since: datetime, guild_id: int | None = None
+        self, kind: str, value: str, *, since: date, guild_id: int | None = None
     ) -> list[tuple[date, int]]:
-        """(day, articles) for a tag since ``since`` — counted in SQL, for weekly charts."""
+        """(UTC day, articles) for a tag from ``since`` on, for weekly charts."""
         async with self._db.execute(
-            "SELECT substr(t.at, 1, 10), count(*) FROM article_tags t"
-            f" WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND {_TAG_VISIBLE}"
-            " GROUP BY 1",
-            (kind, value, to_db(since), guild_id, guild_id),
+            "SELECT t.day, sum(t.n) FROM tag_day_counts t"
+            f" WHERE t.kind = ? AND t.value = ? AND t.day >= ? AND {_TAG_VISIBLE}"
+            " GROUP BY t.day",
+            (kind, value, since.isoformat(), guild_id, guild_id),
         ) as cur:
             return [(date.fromisoformat(day), n) for day, n in await cur.fetchall()]
 

@@ -96,9 +96,8 @@ class ActorService:
         this_week = week_start(self._clock().date())
         starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
         counts = dict.fromkeys(starts, 0)
-        since = datetime.combine(starts[0], datetime.min.time(), tzinfo=self._clock().tzinfo)
         days = await self._store.articles.tag_days(
-            "actor", actor_name, since=since, guild_id=guild_id
+            "actor", actor_name, since=starts[0], guild_id=guild_id
         )
         for day, count in days:
             start = week_start(day)

@@ -3,9 +3,12 @@ the delivery ledger."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import sqlite3
+from datetime import date, timedelta
 
-from storage.db import migrations, open_db, schema_version
+import pytest
+
+from storage.db import _split_sql, migrations, open_db, schema_version
 from storage.models import NewArticle
 from storage.store import Store
 
@@ -94,3 +97,100 @@ async def test_delivery_ledger_plans_each_story_once(store: Store, clock):
     assert await store.deliveries.plan("briefing", "user", 7, ids, now=clock()) is not None
     await store.deliveries.mark_sent(batch, message_id=1, now=clock())
     assert await store.deliveries.delivered_story_ids("alert", "user", 7) == ids[:2]
+
+
+async def _brute_force_days(store: Store, value: str, guild_id: int | None) -> dict:
+    async with store.db.execute(
+        "SELECT substr(at, 1, 10), count(*) FROM article_tags WHERE kind = 'actor'"
+        " AND value = ? AND (? IS NULL OR scope_guild IN (0, ?)) GROUP BY 1",
+        (value, guild_id, guild_id),
+    ) as cur:
+        return {day: n for day, n in await cur.fetchall()}
+
+
+async def test_tag_day_counts_follow_inserts_scopes_and_deletes(store: Store, clock):
+    start = clock()
+    for n in range(12):
+        await store.articles.add(
+            article(n, actors=["Volt Typhoon"], published_at=start - timedelta(days=n % 4),
+                    scope_guild=42 if n % 3 == 0 else 0),
+            story_id=None, now=clock(),
+        )
+    since = (start - timedelta(days=30)).date()
+    for guild in (None, 42, 7):
+        days = await store.articles.tag_days("actor", "Volt Typhoon", since=since, guild_id=guild)
+        expected = await _brute_force_days(store, "Volt Typhoon", guild)
+        assert {d.isoformat(): n for d, n in days} == expected
+        count, first, last = await store.articles.tag_stats("actor", "Volt Typhoon",
+                                                            guild_id=guild)
+        assert count == sum(expected.values())
+        assert first.date().isoformat() == min(expected) and last.date() == start.date()
+    assert (await store.articles.tag_stats("actor", "Volt Typhoon", guild_id=7))[0] == 8
+    assert await store.articles.tag_days("actor", "Volt Typhoon",
+                                         since=start.date() + timedelta(days=1)) == []
+
+    # a deleted article's tags leave the counts with it (FK cascade fires the trigger)
+    await store.db.execute("DELETE FROM articles WHERE url = ?", ("https://news.example/0",))
+    assert (await store.articles.tag_stats("actor", "Volt Typhoon"))[0] == 11
+    days = await store.articles.tag_days("actor", "Volt Typhoon", since=since)
+    assert {d.isoformat(): n for d, n in days} == await _brute_force_days(
+        store, "Volt Typhoon", None)
+    assert await store.articles.tag_stats("actor", "Nobody") == (0, None, None)
+
+
+async def test_tag_rows_refuse_updates_that_would_skew_the_counts(store: Store, clock):
+    await store.articles.add(article(1, actors=["APT29"]), story_id=None, now=clock())
+    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        await store.db.execute("UPDATE article_tags SET value = 'APT28'")
+    assert (await store.articles.tag_stats("actor", "APT29"))[0] == 1
+
+
+async def test_migration_007_backfills_day_counts(tmp_path):
+    path = tmp_path / "v6.db"
+    with sqlite3.connect(path, isolation_level=None) as old:
+        for number, _, sql in migrations():
+            if number <= 6:
+                for statement in _split_sql(sql):
+                    old.execute(statement)
+        old.execute("PRAGMA user_version = 6")
+        old.execute("INSERT INTO stories (id, title, first_seen, updated_at) VALUES (1, 't',"
+                    " '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')")
+        for n, at in enumerate(["2025-01-06T10:00:00.000000Z", "2025-01-06T23:00:00.000000Z",
+                                "2025-01-08T01:00:00.000000Z"], start=1):
+            old.execute("INSERT INTO articles (id, source, title, text, fetched_at, story_id,"
+                        " published_at) VALUES (?, 's', 't', 'x', ?, 1, ?)", (n, at, at))
+            old.execute("INSERT INTO article_tags (kind, value, article_id, at, story_id)"
+                        " VALUES ('actor', 'APT29', ?, ?, 1)", (n, at))
+    store = await Store.open(path)
+    try:
+        days = await store.articles.tag_days("actor", "APT29", since=date(2025, 1, 1))
+        assert sorted(days) == [(date(2025, 1, 6), 2), (date(2025, 1, 8), 1)]
+        assert (await store.articles.tag_stats("actor", "APT29"))[0] == 3
+    finally:
+        await store.close()
+
+
+async def test_search_ranks_the_newest_window_and_hides_other_guilds(store: Store, clock,
+                                                                     monkeypatch):
+    import storage.articles as articles_module
+
+    monkeypatch.setattr(articles_module, "SEARCH_WINDOW", 4)
+    # oldest first; the oldest is the most relevant but falls outside the window
+    await store.articles.add(article(0, title="Ransomware ransomware ransomware"),
+                             story_id=None, now=clock())
+    for n in range(1, 4):
+        await store.articles.add(article(n, text=f"A ransomware note {n}."),
+                                 story_id=None, now=clock())
+    await store.articles.add(article(4, title="Ransomware at a guild's plant", scope_guild=77),
+                             story_id=None, now=clock())
+    everyone = await store.articles.search("ransomware")
+    assert everyone[0].article.title == "Ransomware at a guild's plant"
+    assert "Ransomware ransomware ransomware" not in [h.article.title for h in everyone]
+    assert [h.snippet for h in everyone[1:]] == [f"A ransomware note {n}." for n in (3, 2, 1)]
+    elsewhere = await store.articles.search("ransomware", guild_id=5)
+    assert [h.article.title for h in elsewhere] == [
+        "Story 3 about things", "Story 2 about things", "Story 1 about things"]  # ties: newest
+    own = await store.articles.search("ransomware", guild_id=77)
+    assert len(own) == 4 and own[0].article.title == "Ransomware at a guild's plant"
+    page = await store.articles.search("ransomware", guild_id=77, limit=2, offset=2)
+    assert [h.article.title for h in page] == [h.article.title for h in own[2:]]
