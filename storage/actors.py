@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 CATALOGUE_VERSION_KEY = "actors.catalogue_version"
+NAMES_GENERATION_KEY = "actors.names_generation"  # bumped whenever names or aliases change
 
 
 def alias_key(name: str) -> str:
@@ -195,6 +196,23 @@ class ActorRepository:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (CATALOGUE_VERSION_KEY, version),
             )
+            await self._bump_names_generation()
+
+    async def names_generation(self) -> int:
+        """A counter that changes with every change to the stored names and aliases, so
+        callers can cache what they derive from them (one indexed read to check)."""
+        async with self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (NAMES_GENERATION_KEY,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _bump_names_generation(self) -> None:
+        await self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1')"
+            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (NAMES_GENERATION_KEY,),
+        )
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -313,6 +331,7 @@ class ActorRepository:
             for override in overrides:
                 if override.kind == "organisation":
                     await self._apply_organisation(override)
+            await self._bump_names_generation()
 
     async def _apply_actor(self, override: ActorOverride, operator_ids: dict[str, int]) -> int:
         # Operator aliases from before this call are gone, so this resolves against the

@@ -345,12 +345,15 @@ class ArticleRepository:
             ranked = {row[0]: row[1] for row in await cur.fetchall()}
         if not ranked:
             return []
+        # One FTS5 walk over the hits' rowid range (within the window); "+rowid IN"
+        # filters it without making FTS5 seek every term's doclist once per hit.
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
             " snippet(articles_fts, 2, '', '', '…', 24) AS snip"
             " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            f" WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({_placeholders(len(ranked))})",
-            (match, *ranked),
+            " WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN ? AND ?"
+            f" AND +articles_fts.rowid IN ({_placeholders(len(ranked))})",
+            (match, min(ranked), max(ranked), *ranked),
         ) as cur:
             rows = {r["id"]: r for r in await cur.fetchall()}
         return [

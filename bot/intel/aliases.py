@@ -175,33 +175,44 @@ COMMON_WORDS: frozenset[str] = frozenset(
 # --- fuzzy suggestions ----------------------------------------------------------------------
 
 
-def suggest(name: str, candidates: list[str], limit: int = 5) -> list[str]:
-    """The candidates closest to `name` (best first, distinct, at most `limit`).
+class Suggester:
+    """Fuzzy "did you mean" over a fixed list of names, normalised once.
 
     Compared on normalised keys, so "apt 92" is near "APT29" and "cosy bear" near "Cozy Bear".
     Candidates whose keys coincide ("COZY BEAR", "Cozy Bear") are offered once.
     """
-    query = normalise_alias(name)
-    if not query or limit <= 0:
-        return []
-    first_by_key: dict[str, str] = {}
-    for candidate in candidates:
-        key = normalise_alias(candidate)
-        if key:
-            first_by_key.setdefault(key, candidate)
-    keys = list(first_by_key)
-    # WRatio rewards partial overlap, which suits "flax" → "Flax Typhoon"; the cutoff keeps
-    # a merely similar-looking word ("Pioneer Kitten" for "Integrity Tech") from being
-    # offered at all.
-    hits = process.extract(query, keys, scorer=fuzz.WRatio, limit=None, score_cutoff=75)
-    # A transposition ("APT92" for APT29) keeps every character: a small bonus lifts it
-    # above near misses like APT2. Then closer length, then alphabetical: deterministic.
-    letters = sorted(query)
-    hits.sort(
-        key=lambda hit: (
-            -(round(hit[1], 3) + (10 if sorted(hit[0]) == letters else 0)),
-            abs(len(hit[0]) - len(query)),
-            hit[0],
+
+    def __init__(self, candidates: Iterable[str]) -> None:
+        self._first_by_key: dict[str, str] = {}
+        for candidate in candidates:
+            key = normalise_alias(candidate)
+            if key:
+                self._first_by_key.setdefault(key, candidate)
+        self._keys = list(self._first_by_key)
+
+    def suggest(self, name: str, limit: int = 5) -> list[str]:
+        """The candidates closest to `name` (best first, distinct, at most `limit`)."""
+        query = normalise_alias(name)
+        if not query or limit <= 0:
+            return []
+        # WRatio rewards partial overlap, which suits "flax" → "Flax Typhoon"; the cutoff
+        # keeps a merely similar-looking word ("Pioneer Kitten" for "Integrity Tech") from
+        # being offered at all.
+        hits = process.extract(query, self._keys, scorer=fuzz.WRatio, limit=None,
+                               score_cutoff=75)
+        # A transposition ("APT92" for APT29) keeps every character: a small bonus lifts
+        # it above near misses like APT2. Then closer length, then alphabetical.
+        letters = sorted(query)
+        hits.sort(
+            key=lambda hit: (
+                -(round(hit[1], 3) + (10 if sorted(hit[0]) == letters else 0)),
+                abs(len(hit[0]) - len(query)),
+                hit[0],
+            )
         )
-    )
-    return [first_by_key[key] for key, _score, _index in hits[:limit]]
+        return [self._first_by_key[key] for key, _score, _index in hits[:limit]]
+
+
+def suggest(name: str, candidates: Iterable[str], limit: int = 5) -> list[str]:
+    """The candidates closest to `name`; see Suggester."""
+    return Suggester(candidates).suggest(name, limit)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from bot.intel.aliases import suggest
+from bot.intel.aliases import Suggester
 from bot.services.errors import UserError
 from storage.actors import Actor
 from storage.models import ArticleRef
@@ -46,10 +46,30 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+class NameSuggestions:
+    """"Did you mean" over every stored actor name and alias. Normalising ~2,000 names
+    costs milliseconds, so the index is kept and rebuilt only when the names change."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._index: Suggester | None = None
+        self._generation = -1
+
+    async def suggest(self, name: str, limit: int = 5) -> list[str]:
+        generation = await self._store.actors.names_generation()
+        if self._index is None or generation != self._generation:
+            self._index = Suggester(await self._store.actors.all_alias_names())
+            self._generation = generation
+        return self._index.suggest(name, limit)
+
+
 class ActorService:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Store, *, clock: Callable[[], datetime], names: NameSuggestions
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._names = names
 
     async def lookup(
         self, name: str, *, limit: int = 5, guild_id: int | None = None
@@ -71,7 +91,7 @@ class ActorService:
         if org is not None:
             org_name, linked = org
             result.organisation = (org_name, linked.name if linked else None)
-        result.suggestions = suggest(name, await self._store.actors.all_alias_names())
+        result.suggestions = await self._names.suggest(name)
         result.mentions = await self._store.articles.count_matching(name, guild_id=guild_id)
         return result
 

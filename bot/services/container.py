@@ -16,7 +16,7 @@ from bot.intel.actor_tagging import ActorTagger
 from bot.intel.llm import LLMWriter
 from bot.news.analyse import init_worker
 from bot.news.fetch import Fetcher, FetchLimits, make_session
-from bot.services.actors import ActorService
+from bot.services.actors import ActorService, NameSuggestions
 from bot.services.briefings import BriefingService
 from bot.services.catalogue import ensure_catalogue
 from bot.services.commentary import CommentaryService
@@ -108,6 +108,7 @@ async def open_services(
             )
         commentary = CommentaryService(store, clock=clock, llm=llm)
         fetcher = Fetcher(session, limits, allow_private=settings.allow_private_feeds)
+        names = NameSuggestions(store)
         yield Services(
             settings=settings,
             store=store,
@@ -127,10 +128,10 @@ async def open_services(
                 tagger=tagger,
             ),
             briefings=BriefingService(store, clock=clock),
-            actors=ActorService(store, clock=clock),
+            actors=ActorService(store, clock=clock, names=names),
             search=SearchService(store),
             subscriptions=SubscriptionService(
-                store, clock=clock, max_per_user=settings.max_subscriptions
+                store, clock=clock, names=names, max_per_user=settings.max_subscriptions
             ),
             feeds=FeedService(
                 store, clock=clock, allow_private=settings.allow_private_feeds,

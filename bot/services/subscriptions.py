@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.intel.aliases import suggest
 from bot.intel.cves import find_cves
 from bot.intel.vendors import canonical_vendor
+from bot.services.actors import NameSuggestions
 from bot.services.caller import Caller
 from bot.services.errors import UserError
 from storage.models import Subscription
@@ -27,10 +27,12 @@ class Subscribed:
 
 class SubscriptionService:
     def __init__(
-        self, store: Store, *, clock: Callable[[], datetime], max_per_user: int = 50
+        self, store: Store, *, clock: Callable[[], datetime], names: NameSuggestions,
+        max_per_user: int = 50,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._names = names
         self._max = max_per_user
 
     async def normalise(self, kind: str, value: str) -> tuple[str, str]:
@@ -46,7 +48,7 @@ class SubscriptionService:
         if kind == "actor":
             matches = await self._store.actors.resolve(value)
             if not matches:
-                close = suggest(value, await self._store.actors.all_alias_names())
+                close = await self._names.suggest(value)
                 hint = f" Closest names: {', '.join(close)}." if close else ""
                 raise UserError(f"No actor called “{value}” in the catalogue.{hint}")
             if len(matches) > 1:

@@ -7,6 +7,7 @@ import pytest
 
 from bot.services.caller import Caller
 from bot.services.errors import PermissionDenied, UserError
+from storage.actors import ActorOverride
 from tests.snapshot import snapshot
 
 ALICE = Caller(user_id=101, guild_id=9001, can_manage_guild=False)
@@ -163,3 +164,18 @@ async def test_adding_a_disabled_feed_again_re_enables_it(services):
     assert again.id == feed.id and not again.disabled and again.failures == 0
     with pytest.raises(UserError, match="already has"):
         await services.feeds.add(ADMIN, "https://example.com/feed.xml")
+
+
+async def test_suggestions_follow_operator_aliases(services):
+    before = await services.actors.lookup("Quokka Harbour")
+    assert before.status == "unknown" and "Quokka Harbor" not in before.suggestions
+    generation = await services.store.actors.names_generation()
+    await services.store.actors.apply_overrides(
+        [ActorOverride(kind="actor", name="Quokka Harbor", aliases=("QH-9",))]
+    )
+    assert await services.store.actors.names_generation() == generation + 1
+    # the cached "did you mean" index notices the new names at once
+    after = await services.actors.lookup("Quokka Harbour")
+    assert after.suggestions[0] == "Quokka Harbor"
+    with pytest.raises(UserError, match="Closest names: Quokka Harbor"):
+        await services.subscriptions.normalise("actor", "Quokka Harbour")
