@@ -26,11 +26,13 @@ from bot.scheduling import Jobs, missed
 from bot.services.alerts import AlertService
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
+from bot.services.maintenance import compact_search_index
 from storage.models import Batch
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
+COMPACT_INTERVAL = 24 * 3600  # the full-text index is merged into one segment daily
 
 
 def point_at(settings: Settings) -> None:
@@ -138,6 +140,7 @@ class SecBrief(commands.Bot):
         self.jobs.every("ingest", self.settings.poll_interval, self.ingest_round,
                         first_run=datetime.now(UTC))
         self.jobs.every("alerts", self.settings.alert_interval, self.alert_round)
+        self.jobs.every("compact", COMPACT_INTERVAL, self.compact_round)
         for schedule in await self.services.store.schedules.all():
             self.jobs.set_briefing(schedule, self.briefing_round)
         self.jobs.scheduler.start()
@@ -185,6 +188,12 @@ class SecBrief(commands.Bot):
             await self.deliverer.send_pending()
         except Exception:
             log.exception("alert round failed")
+
+    async def compact_round(self) -> None:
+        try:
+            await compact_search_index(self.services.store)
+        except Exception:
+            log.exception("search index compaction failed")
 
     async def briefing_round(self, channel_id: int) -> None:
         try:

@@ -47,8 +47,8 @@ def week_start(day: date) -> date:
 
 
 class NameSuggestions:
-    """"Did you mean" over every stored actor name and alias. Normalising ~2,000 names
-    costs milliseconds, so the index is kept and rebuilt only when the names change."""
+    """Did-you-mean suggestions over every stored actor name and alias. Normalising
+    ~2,000 names costs milliseconds, so the index is kept until the names change."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

@@ -222,6 +222,9 @@ async def test_the_alert_job_runs_on_its_own(world, settings, clock: Clock):
     async with running_bot(world.fake, quick, clock=clock) as bot:
         job = bot.jobs.scheduler.get_job("alerts")
         assert job is not None and job.next_run_time is not None
+        compact = bot.jobs.scheduler.get_job("compact")  # the daily search-index upkeep
+        assert compact is not None and compact.next_run_time is not None
+        await bot.compact_round()  # runs against the live store without error
         await follow(bot, world, world.alice)
         await add_story(bot.services, *STORIES[1])
         await world.fake.wait_for(lambda: len(world.fake.sent_to_user(world.alice.id)) == 1, 5)
