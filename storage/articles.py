@@ -22,7 +22,9 @@ from storage.models import (
 from storage.timeutil import from_db, to_db
 
 _TAG_KINDS = ("actor", "cve", "vendor", "org")
-SEARCH_WINDOW = 500  # newest matches ranked by relevance
+# Search tiers, best first: FTS5 column filters for "every word in the title", "every
+# word in the title or key points", and anywhere.
+SEARCH_TIERS = ("{title} : ", "{title key_points} : ", "")
 _WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
 
 
@@ -321,40 +323,51 @@ class ArticleRepository:
     async def search(
         self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
     ) -> list[SearchHit]:
+        """Articles containing every word of ``query`` (stemmed): those with every word
+        in the title first, then in the title or key points, then anywhere; newest first
+        within each tier.
+
+        Each tier is an FTS5 walk newest-first that stops once the page is full, so a
+        common word costs no more than a rare one; bm25 had to read every match of every
+        term to weigh them, several milliseconds on a 100k-article store."""
         match = fts_query(query)
         if match is None:
             return []
-        # Rank only the newest SEARCH_WINDOW matches: FTS5 walks a term's rowids
-        # newest-first cheaply, while bm25 over every match of a common word is slow.
-        # No snippets here: SQLite computes result columns before sorting, and a
-        # snippet re-tokenises its article; the page of hits gets them below.
-        async with self._db.execute(
-            "SELECT w.id, w.rank FROM (SELECT rowid AS id, bm25(articles_fts, 8.0, 3.0, 1.0)"
-            " AS rank FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC"
-            # visibility without reading each (large) article row: w.id is not one of
-            # the other guilds' private articles, few and listed by a partial index
-            " LIMIT ?) AS w WHERE (? IS NULL OR w.id NOT IN (SELECT id FROM articles"
-            " WHERE scope_guild != 0 AND scope_guild != ?))"
-            " ORDER BY w.rank, w.id DESC LIMIT ? OFFSET ?",
-            (match, SEARCH_WINDOW, guild_id, guild_id, limit, offset),
-        ) as cur:
-            ranked = {row[0]: row[1] for row in await cur.fetchall()}
-        if not ranked:
+        wanted = offset + limit
+        found: dict[int, int] = {}  # article id -> tier, in result order
+        for tier, scope in enumerate(SEARCH_TIERS):
+            async with self._db.execute(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+                # visibility without reading each (large) article row: not one of the
+                # other guilds' private articles, few and listed by a partial index
+                " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
+                " WHERE scope_guild != 0 AND scope_guild != ?))"
+                " ORDER BY rowid DESC LIMIT ?",
+                # a wider tier contains the narrower ones: ask past what is found
+                (f"{scope}({match})" if scope else match, guild_id, guild_id,
+                 wanted + len(found)),
+            ) as cur:
+                for (article_id,) in await cur.fetchall():
+                    found.setdefault(article_id, tier)
+            if len(found) >= wanted:
+                break
+        page = list(found)[offset:wanted]
+        if not page:
             return []
-        # One FTS5 walk over the hits' rowid range (within the window); "+rowid IN"
-        # filters it without making FTS5 seek every term's doclist once per hit.
+        # Snippets for the page only, in one FTS5 walk over its rowid range: "+rowid IN"
+        # filters that walk instead of making FTS5 seek every term once per hit.
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
             " snippet(articles_fts, 2, '', '', '…', 24) AS snip"
             " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
             " WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN ? AND ?"
-            f" AND +articles_fts.rowid IN ({_placeholders(len(ranked))})",
-            (match, min(ranked), max(ranked), *ranked),
+            f" AND +articles_fts.rowid IN ({_placeholders(len(page))})",
+            (match, min(page), max(page), *page),
         ) as cur:
             rows = {r["id"]: r for r in await cur.fetchall()}
         return [
-            SearchHit(article=_ref(rows[i]), snippet=rows[i]["snip"] or "", rank=rank)
-            for i, rank in ranked.items()
+            SearchHit(article=_ref(rows[i]), snippet=rows[i]["snip"] or "", tier=found[i])
+            for i in page
             if i in rows
         ]
 

@@ -142,7 +142,7 @@ class ClusterCandidate:
 class SearchHit:
     article: ArticleRef
     snippet: str
-    rank: float
+    tier: int  # 0: every word in the title; 1: in title or key points; 2: anywhere
 
 
 @dataclass(slots=True)

@@ -170,27 +170,27 @@ async def test_migration_007_backfills_day_counts(tmp_path):
         await store.close()
 
 
-async def test_search_ranks_the_newest_window_and_hides_other_guilds(store: Store, clock,
-                                                                     monkeypatch):
-    import storage.articles as articles_module
+async def test_search_puts_title_matches_first_then_newest(store: Store, clock):
+    async def add(n: int, **kw) -> None:
+        await store.articles.add(article(n, **kw), story_id=None, now=clock())
 
-    monkeypatch.setattr(articles_module, "SEARCH_WINDOW", 4)
-    # oldest first; the oldest is the most relevant but falls outside the window
-    await store.articles.add(article(0, title="Ransomware ransomware ransomware"),
-                             story_id=None, now=clock())
-    for n in range(1, 4):
-        await store.articles.add(article(n, text=f"A ransomware note {n}."),
-                                 story_id=None, now=clock())
-    await store.articles.add(article(4, title="Ransomware at a guild's plant", scope_guild=77),
-                             story_id=None, now=clock())
-    everyone = await store.articles.search("ransomware")
-    assert everyone[0].article.title == "Ransomware at a guild's plant"
-    assert "Ransomware ransomware ransomware" not in [h.article.title for h in everyone]
-    assert [h.snippet for h in everyone[1:]] == [f"A ransomware note {n}." for n in (3, 2, 1)]
-    elsewhere = await store.articles.search("ransomware", guild_id=5)
-    assert [h.article.title for h in elsewhere] == [
-        "Story 3 about things", "Story 2 about things", "Story 1 about things"]  # ties: newest
-    own = await store.articles.search("ransomware", guild_id=77)
-    assert len(own) == 4 and own[0].article.title == "Ransomware at a guild's plant"
-    page = await store.articles.search("ransomware", guild_id=77, limit=2, offset=2)
-    assert [h.article.title for h in page] == [h.article.title for h in own[2:]]
+    await add(0, title="Ransomware crew hits hospital")  # oldest, but in the title
+    await add(1, title="Weekly roundup", key_points=["A ransomware crew hit a hospital."])
+    await add(2, text="Hospital says ransomware crew took its records.")
+    await add(3, text="A ransomware note was left; the hospital stayed open.")
+    await add(4, title="Ransomware crew hits hospital: guild copy", scope_guild=77)
+    await add(5, title="Ransomware crew hits bank")  # one word short: not a match
+
+    titles = [h.article.title for h in await store.articles.search("ransomware hospitals")]
+    assert titles == [
+        "Ransomware crew hits hospital: guild copy", "Ransomware crew hits hospital",
+        "Weekly roundup", "Story 3 about things", "Story 2 about things",
+    ]
+    hits = await store.articles.search("ransomware hospital", guild_id=5)
+    assert [h.tier for h in hits] == [0, 1, 2, 2]  # guild 77's own article is hidden
+    assert hits[3].snippet == "Hospital says ransomware crew took its records."
+    own = await store.articles.search("ransomware hospital", guild_id=77)
+    assert own[0].article.title == "Ransomware crew hits hospital: guild copy"
+    page = await store.articles.search("ransomware hospital", guild_id=77, limit=2, offset=2)
+    assert [h.article.title for h in page] == [h.article.title for h in own[2:4]]
+    assert await store.articles.search("ransomware hospital", offset=5) == []
