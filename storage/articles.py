@@ -22,9 +22,10 @@ from storage.models import (
 from storage.timeutil import from_db, to_db
 
 _TAG_KINDS = ("actor", "cve", "vendor", "org")
-# Search tiers, best first: FTS5 column filters for "every word in the title", "every
-# word in the title or key points", and anywhere.
-SEARCH_TIERS = ("{title} : ", "{title key_points} : ", "")
+# Search puts first, among its newest SEARCH_WINDOW matches, those whose title or key
+# points hold every word (the headlines_fts index of migration 009).
+SEARCH_WINDOW = 500
+FTS_INDEXES = ("articles_fts", "headlines_fts")
 _WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
 
 
@@ -323,34 +324,29 @@ class ArticleRepository:
     async def search(
         self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
     ) -> list[SearchHit]:
-        """Articles containing every word of ``query`` (stemmed): those with every word
-        in the title first, then in the title or key points, then anywhere; newest first
-        within each tier.
+        """Articles containing every word of ``query`` (stemmed), newest first, with
+        those among the newest SEARCH_WINDOW whose title or key points hold every word
+        put first.
 
-        Each tier is an FTS5 walk newest-first that stops once the page is full, so a
-        common word costs no more than a rare one; bm25 had to read every match of every
-        term to weigh them, several milliseconds on a 100k-article store."""
+        Each step is an FTS5 walk newest-first that stops at its limit, so a common word
+        costs no more than a rare one (bm25 reads every match of every term to weigh
+        them: several milliseconds on a 100k-article store)."""
         match = fts_query(query)
         if match is None:
             return []
         wanted = offset + limit
-        found: dict[int, int] = {}  # article id -> tier, in result order
-        for tier, scope in enumerate(SEARCH_TIERS):
-            async with self._db.execute(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
-                # visibility without reading each (large) article row: not one of the
-                # other guilds' private articles, few and listed by a partial index
-                " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
-                " WHERE scope_guild != 0 AND scope_guild != ?))"
-                " ORDER BY rowid DESC LIMIT ?",
-                # a wider tier contains the narrower ones: ask past what is found
-                (f"{scope}({match})" if scope else match, guild_id, guild_id,
-                 wanted + len(found)),
-            ) as cur:
-                for (article_id,) in await cur.fetchall():
-                    found.setdefault(article_id, tier)
-            if len(found) >= wanted:
-                break
+        newest = await self._search_ids("articles_fts", match, guild_id,
+                                        limit=max(SEARCH_WINDOW, wanted))
+        if not newest:
+            return []
+        # Headline matches are looked for only as far back as the window, the same for
+        # every page, so the walk is bounded and paging is stable.
+        floor = newest[min(SEARCH_WINDOW, len(newest)) - 1]
+        headline = await self._search_ids("headlines_fts", match, guild_id, limit=wanted,
+                                          floor=floor)
+        found = dict.fromkeys(headline, 0)  # article id -> tier, in result order
+        for article_id in newest:
+            found.setdefault(article_id, 1)
         page = list(found)[offset:wanted]
         if not page:
             return []
@@ -371,18 +367,37 @@ class ArticleRepository:
             if i in rows
         ]
 
+    async def _search_ids(
+        self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0
+    ) -> list[int]:
+        """Ids of visible articles matching an FTS5 expression in ``index`` (one of the
+        two fixed table names), newest first."""
+        async with self._db.execute(
+            f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND rowid >= ?"
+            # visibility without reading each (large) article row: not one of the
+            # other guilds' private articles, few and listed by a partial index
+            " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
+            " WHERE scope_guild != 0 AND scope_guild != ?))"
+            " ORDER BY rowid DESC LIMIT ?",
+            (match, floor, guild_id, guild_id, limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def compact_search_index_step(self, pages: int = 200) -> bool:
-        """One bounded step (about ``pages`` pages written, tens of milliseconds at 100k
-        articles) of merging the full-text index into a single segment: FTS5's 'merge'
-        with a negative count, an incremental 'optimize'. Each transaction adds a small
-        segment; merged, searches read one doclist per term instead of several (about a
-        third faster at 100k articles). Returns whether the step did any work."""
+        """One bounded step (about ``pages`` pages written per index, tens of
+        milliseconds at 100k articles) of merging each full-text index into a single
+        segment: FTS5's 'merge' with a negative count, an incremental 'optimize'. Each
+        transaction adds a small segment; merged, searches read one doclist per term
+        instead of several. Returns whether the step did any work."""
+        worked = False
         async with write_lock(self._db):
-            before = self._db.total_changes
-            await self._db.execute(
-                "INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)", (-pages,)
-            )
-            return self._db.total_changes - before > 1
+            for index in FTS_INDEXES:
+                before = self._db.total_changes
+                await self._db.execute(
+                    f"INSERT INTO {index} ({index}, rank) VALUES ('merge', ?)", (-pages,)
+                )
+                worked |= self._db.total_changes - before > 1
+        return worked
 
     async def count_matching(self, phrase: str, *, guild_id: int | None = None) -> int:
         """How many articles contain ``phrase`` as a phrase (for "appears in N articles")."""

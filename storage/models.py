@@ -142,7 +142,7 @@ class ClusterCandidate:
 class SearchHit:
     article: ArticleRef
     snippet: str
-    tier: int  # 0: every word in the title; 1: in title or key points; 2: anywhere
+    tier: int  # 0: every word in the title or key points; 1: elsewhere in the article
 
 
 @dataclass(slots=True)
