@@ -28,6 +28,7 @@ from bot.services.clustering import find_story
 from bot.services.commentary import CommentaryService
 from bot.services.errors import UserError
 from bot.services.feeds import validate_feed_url
+from bot.services.refresh_queue import RefreshQueue
 from storage.models import Feed, NewArticle
 from storage.store import Store
 
@@ -174,12 +175,15 @@ class IngestService:
         outcome.ill_formed = parsed.problem if parsed.ill_formed else None
         source = source_name(parsed.title, feed.url)
         entries = await self._new_entries(parsed.entries, outcome)
-        touched: set[int] = set()
-        results = await asyncio.gather(
-            *(self._ingest_entry(entry, feed, source, touched) for entry in entries)
-        )
-        for story_id in sorted(touched):
-            await self._commentary.refresh(story_id)
+        refreshes = RefreshQueue(self._commentary.refresh)
+        try:
+            results = await asyncio.gather(
+                *(self._ingest_entry(entry, feed, source, refreshes) for entry in entries)
+            )
+        except BaseException:
+            refreshes.cancel()
+            raise
+        await refreshes.close()
         for article_id in results:
             if article_id is None:
                 outcome.duplicates += 1
@@ -215,7 +219,7 @@ class IngestService:
         return fresh
 
     async def _ingest_entry(
-        self, entry: FeedEntry, feed: Feed, source: str, touched: set[int]
+        self, entry: FeedEntry, feed: Feed, source: str, refreshes: RefreshQueue
     ) -> int | None:
         """Returns the new article id, None for a duplicate, -1 for a failure."""
         page: bytes | None = None
@@ -238,27 +242,26 @@ class IngestService:
         )
         try:
             article = await self._analyse(raw)
-            return await self.store_article(article, touched=touched)
+            return await self.store_article(article, refreshes=refreshes)
         except Exception:
             log.exception("could not ingest %s", entry.url or entry.title)
             return -1
 
     async def store_article(
-        self, article: NewArticle, *, touched: set[int] | None = None
+        self, article: NewArticle, *, refreshes: RefreshQueue | None = None
     ) -> int | None:
         """Cluster and store one article; returns its id, None for a duplicate. The
-        story's commentary is refreshed now, or — when ``touched`` is given — the story
-        id is added there so a batch refreshes each story once at its end."""
+        story's commentary is refreshed now, or queued on ``refreshes``."""
         now = self._clock()
         story_id = await find_story(self._store, article, now=now)
         stored = await self._store.articles.add(article, story_id=story_id, now=now)
         if stored is None:
             return None
         article_id, story_id = stored
-        if touched is None:
+        if refreshes is None:
             await self._commentary.refresh(story_id)
         else:
-            touched.add(story_id)
+            refreshes.add(story_id)
         return article_id
 
     async def _success(self, feed: Feed, etag, last_modified, title, warning) -> None:
