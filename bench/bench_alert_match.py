@@ -7,7 +7,7 @@ Uses the cached store of bench_store (built on first use), adds 10,000 subscript
 the corpus holds — and some it does not), moves the alert cursor to the end of the
 store, then stores 500 new articles (the held-out newest corpus articles, one story
 each). Times SubscriptionRepository.matches over the new id range and
-AlertService.plan_round (matching + delivery-ledger writes in one transaction), and
+AlertService.plan_round (matching, then the delivery-ledger writes in one transaction), and
 prints EXPLAIN QUERY PLAN for every statement matches() runs, to show that each is an
 indexed lookup and none scans all articles. No target beyond that.
 """
@@ -219,7 +219,7 @@ async def run(args: argparse.Namespace, report: Report) -> None:
             for template, line in big:
                 print(f"    SCAN: {line} in {template[:80]}")
 
-            section("AlertService.plan_round (matching + ledger writes, one transaction)")
+            section("AlertService.plan_round (matching, then the ledger writes in one transaction)")
             start = time.perf_counter()
             batches = await alerts.plan_round()
             took = time.perf_counter() - start

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.intel.commentary import grounded_commentary
 from bot.news.analyse import RawArticle
-from bot.services.alerts import AlertService
+from bot.services.alerts import CURSOR, AlertService
 from bot.services.caller import Caller
 from storage.db import Transaction
 
@@ -130,3 +130,34 @@ async def test_a_guild_feed_is_seen_by_that_guild_only(services, feed_server):
     await AlertService(services.store, clock=services.clock).plan_round()
     targets = {b.target_id for b in await services.store.deliveries.pending(now=services.clock())}
     assert targets == {ALICE.user_id}
+
+
+async def test_a_planner_that_lost_the_race_plans_nothing(services):
+    """Matching runs before the ledger transaction. A planner whose cursor moved
+    meanwhile (another process, or the round after an ingest) plans nothing and leaves
+    the cursor where the winner put it, never back."""
+    first = AlertService(services.store, clock=services.clock)
+    await services.subscriptions.subscribe(ALICE, "keyword", "ransomware")
+    await first.plan_round()
+    await add(services, 1, "Ransomware crew leaks data", "A ransomware crew leaked files.")
+    slow = AlertService(services.store, clock=services.clock)
+    matches = services.store.subscriptions.matches
+    raced = []
+
+    async def slow_matches(first_id: int, last_id: int):
+        found = await matches(first_id, last_id)
+        if not raced:  # while the slow planner matches, news arrives and another plans
+            raced.append(True)
+            await add(services, 2, "Second ransomware leak", "Another ransomware leak.")
+            assert len(await first.plan_round()) == 1
+        return found
+
+    services.store.subscriptions.matches = slow_matches  # type: ignore[method-assign]
+    try:
+        assert await slow.plan_round() == []
+    finally:
+        services.store.subscriptions.matches = matches  # type: ignore[method-assign]
+    newest = await services.store.articles.max_id()
+    assert await services.store.meta.get(CURSOR) == str(newest)
+    pending = await services.store.deliveries.pending(now=services.clock())
+    assert [len(b.story_ids) for b in pending] == [2]  # both stories, planned once
