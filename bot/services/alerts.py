@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 
-from storage.db import Transaction
+from storage.db import Transaction, write_lock
 from storage.store import Store
 
 CURSOR = "alert_cursor"
@@ -29,8 +29,12 @@ class AlertService:
     async def plan_round(self) -> list[int]:
         """Plan one batch per target with new matching stories; returns the batch ids."""
         store = self._store
-        cursor = await store.meta.get(CURSOR)
-        last = await store.articles.max_id()
+        # Read under the write lock: tasks share one connection, and another task's
+        # open transaction would otherwise show us articles it may still roll back.
+        # Committed articles are added to, never rewritten, so matching needs no lock.
+        async with write_lock(store.db):
+            cursor = await store.meta.get(CURSOR)
+            last = await store.articles.max_id()
         if cursor is None:
             # First run: start from now rather than alerting on the whole archive.
             async with Transaction(store.db):

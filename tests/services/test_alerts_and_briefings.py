@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+import pytest
 
 from bot.intel.commentary import grounded_commentary
 from bot.news.analyse import RawArticle
@@ -161,3 +164,30 @@ async def test_a_planner_that_lost_the_race_plans_nothing(services):
     assert await services.store.meta.get(CURSOR) == str(newest)
     pending = await services.store.deliveries.pending(now=services.clock())
     assert [len(b.story_ids) for b in pending] == [2]  # both stories, planned once
+
+
+async def test_planning_never_sees_another_tasks_uncommitted_article(services):
+    """Tasks share one connection: an article inside another task's open transaction
+    is visible to it, and that transaction may still roll back."""
+    alerts = AlertService(services.store, clock=services.clock)
+    await services.subscriptions.subscribe(ALICE, "keyword", "ransomware")
+    await alerts.plan_round()
+    raw = RawArticle(source="Wire A", title="Ransomware leak", url="https://news.example/9",
+                     text="A ransomware crew leaked files.", published_at=services.clock())
+    article = await services.ingest._analyse(raw)
+    inserted = asyncio.Event()
+
+    async def doomed() -> None:
+        with pytest.raises(RuntimeError, match="disk full"):
+            async with Transaction(services.store.db):
+                await services.store.articles._insert(article, story_id=None,
+                                                      now=services.clock())
+                inserted.set()
+                await asyncio.sleep(0.05)  # the planner runs meanwhile
+                raise RuntimeError("disk full")
+
+    task = asyncio.create_task(doomed())
+    await inserted.wait()
+    assert await alerts.plan_round() == []  # waited for the rollback; nothing to plan
+    await task
+    assert await services.store.deliveries.pending(now=services.clock()) == []
