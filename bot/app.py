@@ -32,7 +32,7 @@ from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
-COMPACT_INTERVAL = 24 * 3600  # the full-text index is merged into one segment daily
+COMPACT_INTERVAL = 24 * 3600  # the full-text indexes are merged into one segment daily
 
 
 def point_at(settings: Settings) -> None:

@@ -127,9 +127,10 @@ class ActorRepository:
     # --- catalogue ------------------------------------------------------------------------
 
     async def catalogue_version(self) -> str | None:
-        async with self._db.execute(
-            "SELECT value FROM meta WHERE key = ?", (CATALOGUE_VERSION_KEY,)
-        ) as cur:
+        return await self._meta(CATALOGUE_VERSION_KEY)
+
+    async def _meta(self, key: str) -> str | None:
+        async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
 
@@ -201,11 +202,7 @@ class ActorRepository:
     async def names_generation(self) -> int:
         """A counter that changes with every change to the stored names and aliases, so
         callers can cache what they derive from them (one indexed read to check)."""
-        async with self._db.execute(
-            "SELECT value FROM meta WHERE key = ?", (NAMES_GENERATION_KEY,)
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return int(await self._meta(NAMES_GENERATION_KEY) or 0)
 
     async def _bump_names_generation(self) -> None:
         await self._db.execute(

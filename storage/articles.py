@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 import aiosqlite
 
-from storage.db import Transaction, execute_write, write_lock
+from storage.db import Transaction, execute_write
 from storage.models import (
     Article,
     ArticleRef,
     ClusterCandidate,
     NewArticle,
-    SearchHit,
     Story,
     StoryOutline,
 )
 from storage.timeutil import from_db, to_db
 
 _TAG_KINDS = ("actor", "cve", "vendor", "org")
-# Search puts first, among its newest SEARCH_WINDOW matches, those whose title or key
-# points hold every word (the headlines_fts index of migration 009).
-SEARCH_WINDOW = 500
-FTS_INDEXES = ("articles_fts", "headlines_fts")
-_WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
-
-
-def fts_query(text: str, *, any_word: bool = False) -> str | None:
-    """Turn free user text into a safe FTS5 query: every word quoted, so operators,
-    quotes, parentheses and column filters in the input are plain words."""
-    words = [w.strip(".-'") for w in _WORD.findall(text)]
-    words = [w for w in words if w][:32]
-    if not words:
-        return None
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    return (" OR " if any_word else " ").join(quoted)
 
 
 def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
@@ -47,14 +29,14 @@ def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
 
 # Visibility: None sees everything (the operator's CLI and shell); a guild id sees
 # public articles (scope 0) and its own feeds' articles. Used with params (g, g).
-_VISIBLE = "(? IS NULL OR a.scope_guild IN (0, ?))"
+VISIBLE = "(? IS NULL OR a.scope_guild IN (0, ?))"
 
 
 # The same rule on a tag row, which carries its article's scope (migration 006).
 _TAG_VISIBLE = "(? IS NULL OR t.scope_guild IN (0, ?))"
 
 
-def _placeholders(n: int) -> str:
+def placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
@@ -77,7 +59,7 @@ class ArticleRepository:
         found: set[str] = set()
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
-            sql = f"SELECT {column} FROM articles WHERE {column} IN ({_placeholders(len(chunk))})"
+            sql = f"SELECT {column} FROM articles WHERE {column} IN ({placeholders(len(chunk))})"
             async with self._db.execute(sql, chunk) as cur:
                 found.update(row[0] for row in await cur.fetchall())
         return found
@@ -168,7 +150,7 @@ class ArticleRepository:
         by_id: dict[int, Article] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
-            marks = _placeholders(len(chunk))
+            marks = placeholders(len(chunk))
             async with self._db.execute(
                 f"SELECT * FROM articles WHERE id IN ({marks})", chunk
             ) as cur:
@@ -198,7 +180,7 @@ class ArticleRepository:
         article_ids: list[int] = []
         for start in range(0, len(story_ids), 500):
             chunk = list(story_ids[start : start + 500])
-            marks = _placeholders(len(chunk))
+            marks = placeholders(len(chunk))
             async with self._db.execute(
                 f"SELECT * FROM stories WHERE id IN ({marks})", chunk
             ) as cur:
@@ -212,7 +194,7 @@ class ArticleRepository:
                         commentary=json.loads(row["commentary"]),
                     )
             async with self._db.execute(
-                f"SELECT a.id FROM articles a WHERE a.story_id IN ({marks}) AND {_VISIBLE}"
+                f"SELECT a.id FROM articles a WHERE a.story_id IN ({marks}) AND {VISIBLE}"
                 " ORDER BY coalesce(a.published_at, a.fetched_at), a.id",
                 (*chunk, guild_id, guild_id),
             ) as cur:
@@ -258,7 +240,7 @@ class ArticleRepository:
         async with self._db.execute(
             "SELECT s.id FROM stories s WHERE s.first_seen >= ?"
             " AND coalesce(s.published_at, s.first_seen) >= ?"
-            f" AND EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND {_VISIBLE})"
+            f" AND EXISTS (SELECT 1 FROM articles a WHERE a.story_id = s.id AND {VISIBLE})"
             " ORDER BY s.first_seen DESC LIMIT ?",
             (to_db(since), to_db(since), guild_id, guild_id, limit),
         ) as cur:
@@ -293,7 +275,7 @@ class ArticleRepository:
         found: dict[int, ClusterCandidate] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            marks = _placeholders(len(chunk))
+            marks = placeholders(len(chunk))
             async with self._db.execute(
                 "SELECT id, story_id, title, simhash, published_at FROM articles"
                 f" WHERE id IN ({marks})",
@@ -321,97 +303,6 @@ class ArticleRepository:
             row = await cur.fetchone()
         return row[0] if row else None
 
-    async def search(
-        self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
-    ) -> list[SearchHit]:
-        """Articles containing every word of ``query`` (stemmed), newest first, with
-        those among the newest SEARCH_WINDOW whose title or key points hold every word
-        put first.
-
-        Each step is an FTS5 walk newest-first that stops at its limit, so a common word
-        costs no more than a rare one (bm25 reads every match of every term to weigh
-        them: several milliseconds on a 100k-article store)."""
-        match = fts_query(query)
-        if match is None:
-            return []
-        wanted = offset + limit
-        newest = await self._search_ids("articles_fts", match, guild_id,
-                                        limit=max(SEARCH_WINDOW, wanted))
-        if not newest:
-            return []
-        # Headline matches are looked for only as far back as the window, the same for
-        # every page, so the walk is bounded and paging is stable.
-        floor = newest[min(SEARCH_WINDOW, len(newest)) - 1]
-        headline = await self._search_ids("headlines_fts", match, guild_id, limit=wanted,
-                                          floor=floor)
-        found = dict.fromkeys(headline, 0)  # article id -> tier, in result order
-        for article_id in newest:
-            found.setdefault(article_id, 1)
-        page = list(found)[offset:wanted]
-        if not page:
-            return []
-        # Snippets for the page only, in one FTS5 walk over its rowid range: "+rowid IN"
-        # filters that walk instead of making FTS5 seek every term once per hit.
-        async with self._db.execute(
-            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
-            " snippet(articles_fts, 2, '', '', '…', 24) AS snip"
-            " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            " WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN ? AND ?"
-            f" AND +articles_fts.rowid IN ({_placeholders(len(page))})",
-            (match, min(page), max(page), *page),
-        ) as cur:
-            rows = {r["id"]: r for r in await cur.fetchall()}
-        return [
-            SearchHit(article=_ref(rows[i]), snippet=rows[i]["snip"] or "", tier=found[i])
-            for i in page
-            if i in rows
-        ]
-
-    async def _search_ids(
-        self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0
-    ) -> list[int]:
-        """Ids of visible articles matching an FTS5 expression in ``index`` (one of the
-        two fixed table names), newest first."""
-        async with self._db.execute(
-            f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND rowid >= ?"
-            # visibility without reading each (large) article row: not one of the
-            # other guilds' private articles, few and listed by a partial index
-            " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
-            " WHERE scope_guild != 0 AND scope_guild != ?))"
-            " ORDER BY rowid DESC LIMIT ?",
-            (match, floor, guild_id, guild_id, limit),
-        ) as cur:
-            return [row[0] for row in await cur.fetchall()]
-
-    async def compact_search_index_step(self, pages: int = 200) -> bool:
-        """One bounded step (about ``pages`` pages written per index, tens of
-        milliseconds at 100k articles) of merging each full-text index into a single
-        segment: FTS5's 'merge' with a negative count, an incremental 'optimize'. Each
-        transaction adds a small segment; merged, searches read one doclist per term
-        instead of several. Returns whether the step did any work."""
-        worked = False
-        async with write_lock(self._db):
-            for index in FTS_INDEXES:
-                before = self._db.total_changes
-                await self._db.execute(
-                    f"INSERT INTO {index} ({index}, rank) VALUES ('merge', ?)", (-pages,)
-                )
-                worked |= self._db.total_changes - before > 1
-        return worked
-
-    async def count_matching(self, phrase: str, *, guild_id: int | None = None) -> int:
-        """How many articles contain ``phrase`` as a phrase (for "appears in N articles")."""
-        words = [w for w in _WORD.findall(phrase)][:16]
-        if not words:
-            return 0
-        match = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
-        async with self._db.execute(
-            "SELECT count(*) FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            f" WHERE articles_fts MATCH ? AND {_VISIBLE}",
-            (match, guild_id, guild_id),
-        ) as cur:
-            return (await cur.fetchone())[0]
-
     async def tagged(
         self, kind: str, value: str, *, limit: int = 5, offset: int = 0,
         guild_id: int | None = None,
@@ -424,7 +315,7 @@ class ArticleRepository:
             " ORDER BY t.at DESC, t.article_id DESC LIMIT ? OFFSET ?",
             (kind, value, guild_id, guild_id, limit, offset),
         ) as cur:
-            return [_ref(r) for r in await cur.fetchall()]
+            return [article_ref(r) for r in await cur.fetchall()]
 
     async def tag_stats(
         self, kind: str, value: str, *, guild_id: int | None = None
@@ -488,7 +379,7 @@ class ArticleRepository:
             (kind, value, to_db(before), exclude_story),
         ) as cur:
             row = await cur.fetchone()
-        return _ref(row) if row else None
+        return article_ref(row) if row else None
 
     async def max_id(self) -> int:
         async with self._db.execute("SELECT coalesce(max(id), 0) FROM articles") as cur:
@@ -507,7 +398,7 @@ class ArticleRepository:
             return [(row[0], row[1]) for row in await cur.fetchall()]
 
 
-def _ref(row: aiosqlite.Row) -> ArticleRef:
+def article_ref(row: aiosqlite.Row) -> ArticleRef:
     return ArticleRef(
         id=row["id"],
         title=row["title"],

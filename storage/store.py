@@ -14,6 +14,7 @@ from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
 from storage.meta import MetaRepository
 from storage.schedules import ScheduleRepository
+from storage.search import SearchRepository
 from storage.subscriptions import SubscriptionRepository
 
 
@@ -21,6 +22,7 @@ from storage.subscriptions import SubscriptionRepository
 class Store:
     db: aiosqlite.Connection
     articles: ArticleRepository
+    search: SearchRepository
     actors: ActorRepository
     feeds: FeedRepository
     subscriptions: SubscriptionRepository
@@ -34,6 +36,7 @@ class Store:
         return cls(
             db=db,
             articles=ArticleRepository(db),
+            search=SearchRepository(db),
             actors=ActorRepository(db),
             feeds=FeedRepository(db),
             subscriptions=SubscriptionRepository(db),

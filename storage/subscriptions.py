@@ -6,9 +6,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.articles import fts_query
 from storage.db import execute_write
 from storage.models import Subscription
+from storage.search import fts_query
 from storage.timeutil import from_db, to_db
 
 # Tag-backed kinds match through article_tags(kind, value); "source" through the

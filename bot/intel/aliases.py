@@ -16,12 +16,12 @@ from storage.actors import alias_key, name_key
 __all__ = [
     "COMMON_WORDS",
     "SCHEMES",
+    "Suggester",
     "alias_key_cased",
     "classify_scheme",
     "group_by_scheme",
     "name_key",
     "normalise_alias",
-    "suggest",
 ]
 
 
@@ -211,8 +211,3 @@ class Suggester:
             )
         )
         return [self._first_by_key[key] for key, _score, _index in hits[:limit]]
-
-
-def suggest(name: str, candidates: Iterable[str], limit: int = 5) -> list[str]:
-    """The candidates closest to `name`; see Suggester."""
-    return Suggester(candidates).suggest(name, limit)

@@ -92,7 +92,7 @@ class ActorService:
             org_name, linked = org
             result.organisation = (org_name, linked.name if linked else None)
         result.suggestions = await self._names.suggest(name)
-        result.mentions = await self._store.articles.count_matching(name, guild_id=guild_id)
+        result.mentions = await self._store.search.count_matching(name, guild_id=guild_id)
         return result
 
     async def profile(

@@ -13,14 +13,14 @@ MAX_STEPS = 10_000  # of ~200 pages each: far more than a million-article store 
 
 
 async def compact_search_index(store: Store, *, pause: float = 0.01) -> int:
-    """Merge the full-text index into one segment, step by step. Each step holds the
+    """Merge each full-text index into one segment, step by step. Each step holds the
     connection for tens of milliseconds at most and the pause between steps lets
     commands and ingestion through, so this can run while the bot serves users.
     Returns the number of steps that did work (0: already compact)."""
     steps = 0
-    while steps < MAX_STEPS and await store.articles.compact_search_index_step():
+    while steps < MAX_STEPS and await store.search.compact_step():
         steps += 1
         await asyncio.sleep(pause)
     if steps:
-        log.info("search index compacted in %s steps", steps)
+        log.info("search indexes compacted in %s steps", steps)
     return steps

@@ -23,6 +23,6 @@ class SearchService:
             raise UserError(f"That search is too long (over {MAX_QUERY} characters).")
         if not any(ch.isalnum() for ch in query):
             raise UserError("Search for words or numbers; punctuation alone matches nothing.")
-        return await self._store.articles.search(
+        return await self._store.search.search(
             query, limit=limit, offset=offset, guild_id=guild_id
         )

@@ -6,11 +6,11 @@ import pytest
 
 from bot.intel.aliases import (
     COMMON_WORDS,
+    Suggester,
     classify_scheme,
     group_by_scheme,
     name_key,
     normalise_alias,
-    suggest,
 )
 
 
@@ -106,16 +106,16 @@ def test_common_words_are_keys() -> None:
 
 def test_suggest_finds_close_names_best_first() -> None:
     names = ["APT29", "APT28", "Cozy Bear", "COZY BEAR", "Midnight Blizzard", "Turla", "Kimsuky"]
-    assert suggest("cosy bear", names)[0] == "Cozy Bear"
-    assert suggest("Midnite Blizard", names)[0] == "Midnight Blizzard"
-    assert suggest("APT 92", names, limit=2) == ["APT29", "APT28"]
+    assert Suggester(names).suggest("cosy bear")[0] == "Cozy Bear"
+    assert Suggester(names).suggest("Midnite Blizard")[0] == "Midnight Blizzard"
+    assert Suggester(names).suggest("APT 92", limit=2) == ["APT29", "APT28"]
     # Spellings of one key are offered once, in the first spelling given.
-    assert suggest("cozy bear", names).count("Cozy Bear") == 1
-    assert "COZY BEAR" not in suggest("cozy bear", names)
+    assert Suggester(names).suggest("cozy bear").count("Cozy Bear") == 1
+    assert "COZY BEAR" not in Suggester(names).suggest("cozy bear")
 
 
 def test_suggest_offers_nothing_for_unrelated_or_empty_input() -> None:
     names = ["APT29", "Turla", "Kimsuky"]
-    assert suggest("quarterly earnings", names) == []
-    assert suggest("", names) == []
-    assert suggest("Turla", names, limit=0) == []
+    assert Suggester(names).suggest("quarterly earnings") == []
+    assert Suggester(names).suggest("") == []
+    assert Suggester(names).suggest("Turla", limit=0) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.intel.aliases import normalise_alias, suggest
+from bot.intel.aliases import Suggester, normalise_alias
 from bot.intel.catalogue import (
     Actor,
     OverridesError,
@@ -188,11 +188,11 @@ def test_alias_hygiene(catalogue: list[Actor]) -> None:
 
 def test_suggestions_from_the_catalogue_names(catalogue: list[Actor]) -> None:
     names = [n for a in catalogue for n in a.all_names]
-    assert suggest("apt 92", names)[0] == "APT29"  # transposed digits
-    assert suggest("Grizly Step", names) == ["Grizzly Steppe"]
-    assert suggest("volt typhon", names)[0] == "Volt Typhoon"
-    assert suggest("flax", names)[0] == "Flax Typhoon"
-    assert suggest("Integrity Tech", names) == []  # nothing close: say so, don't guess
+    assert Suggester(names).suggest("apt 92")[0] == "APT29"  # transposed digits
+    assert Suggester(names).suggest("Grizly Step") == ["Grizzly Steppe"]
+    assert Suggester(names).suggest("volt typhon")[0] == "Volt Typhoon"
+    assert Suggester(names).suggest("flax")[0] == "Flax Typhoon"
+    assert Suggester(names).suggest("Integrity Tech") == []  # nothing close: say so, don't guess
 
 
 # --- operator overrides ---------------------------------------------------------------------

@@ -15,13 +15,13 @@ async def test_compaction_merges_the_index_and_keeps_every_hit(services, clock):
                        content_hash=f"h{n}"),
             story_id=None, now=clock(),
         )
-    before = [(h.article.id, h.snippet) for h in await store.articles.search("ransomware")]
+    before = [(h.article.id, h.snippet) for h in await store.search.search("ransomware")]
     assert len(before) == 10
 
     assert await compact_search_index(store, pause=0) >= 1
     assert await compact_search_index(store, pause=0) == 0  # already one segment
 
-    after = [(h.article.id, h.snippet) for h in await store.articles.search("ransomware")]
+    after = [(h.article.id, h.snippet) for h in await store.search.search("ransomware")]
     assert after == before
     # FTS5's own check of the index against the articles table
     await store.db.execute(

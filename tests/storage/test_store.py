@@ -66,11 +66,11 @@ async def test_story_groups_articles_and_lists_sources(store: Store, clock):
 async def test_search_treats_operators_and_quotes_as_words(store: Store, clock):
     await store.articles.add(article(1, title="Ransomware hits NEAR hospital"), story_id=None,
                              now=clock())
-    assert [h.article.title for h in await store.articles.search("ransomware")] == [
+    assert [h.article.title for h in await store.search.search("ransomware")] == [
         "Ransomware hits NEAR hospital"]
     for hostile in ['"', 'NEAR(', "title:ransomware", "ransomware OR", "AND", "*", "a) OR (b"]:
-        await store.articles.search(hostile)  # must not raise an FTS syntax error
-    assert await store.articles.search("-") == []
+        await store.search.search(hostile)  # must not raise an FTS syntax error
+    assert await store.search.search("-") == []
 
 
 async def test_tag_queries(store: Store, clock):
@@ -182,39 +182,39 @@ async def test_search_puts_headline_matches_first_then_newest(store: Store, cloc
     await add(4, title="Ransomware crew hits hospital: guild copy", scope_guild=77)
     await add(5, title="Ransomware crew hits bank")  # one word short: not a match
 
-    titles = [h.article.title for h in await store.articles.search("ransomware hospitals")]
+    titles = [h.article.title for h in await store.search.search("ransomware hospitals")]
     assert titles == [
         "Ransomware crew hits hospital: guild copy", "Weekly roundup",
         "Ransomware crew hits hospital", "Story 3 about things", "Story 2 about things",
     ]
-    hits = await store.articles.search("ransomware hospital", guild_id=5)
+    hits = await store.search.search("ransomware hospital", guild_id=5)
     assert [h.tier for h in hits] == [0, 0, 1, 1]  # guild 77's own article is hidden
     assert hits[3].snippet == "Hospital says ransomware crew took its records."
-    own = await store.articles.search("ransomware hospital", guild_id=77)
+    own = await store.search.search("ransomware hospital", guild_id=77)
     assert own[0].article.title == "Ransomware crew hits hospital: guild copy"
-    page = await store.articles.search("ransomware hospital", guild_id=77, limit=2, offset=2)
+    page = await store.search.search("ransomware hospital", guild_id=77, limit=2, offset=2)
     assert [h.article.title for h in page] == [h.article.title for h in own[2:4]]
-    assert await store.articles.search("ransomware hospital", offset=5) == []
+    assert await store.search.search("ransomware hospital", offset=5) == []
 
     # headline matches are promoted from the newest SEARCH_WINDOW matches only, the
     # same window for every page
-    import storage.articles as articles_module
+    import storage.search as search_module
 
-    monkeypatch.setattr(articles_module, "SEARCH_WINDOW", 3)
-    titles = [h.article.title for h in await store.articles.search("ransomware hospital")]
+    monkeypatch.setattr(search_module, "SEARCH_WINDOW", 3)
+    titles = [h.article.title for h in await store.search.search("ransomware hospital")]
     assert titles == ["Ransomware crew hits hospital: guild copy", "Story 3 about things",
                       "Story 2 about things", "Weekly roundup", "Ransomware crew hits hospital"]
-    pages = [await store.articles.search("ransomware hospital", limit=2, offset=o)
+    pages = [await store.search.search("ransomware hospital", limit=2, offset=o)
              for o in (0, 2, 4)]
     assert [h.article.title for page in pages for h in page] == titles
 
 
 async def test_headline_index_follows_edits_and_deletes(store: Store, clock):
     await store.articles.add(article(1, title="Patch now"), story_id=None, now=clock())
-    assert [h.tier for h in await store.articles.search("patch")] == [0]
+    assert [h.tier for h in await store.search.search("patch")] == [0]
     await store.db.execute("UPDATE articles SET title = 'Update now', text = 'patch it'")
-    assert [h.tier for h in await store.articles.search("patch")] == [1]
+    assert [h.tier for h in await store.search.search("patch")] == [1]
     await store.db.execute("DELETE FROM articles")
-    assert await store.articles.search("patch") == []
+    assert await store.search.search("patch") == []
     for index in ("articles_fts", "headlines_fts"):
         await store.db.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
