@@ -20,6 +20,7 @@ from pathlib import Path
 from bot.news.dates import parse_date
 from bot.news.import_html import parse_html
 from bot.news.import_model import ImportedArticle, ImportFormatError
+from bot.news.import_prose import prose_problem
 from bot.news.import_text import parse_markdown, parse_seed_text
 from bot.news.outlets import source_name
 
@@ -69,33 +70,47 @@ def sniff_format(text: str) -> str | None:
 
 def parse_article_file(path: Path) -> ImportedArticle:
     """Parse one article file, choosing the parser by suffix (.txt seed text, .md/.markdown,
-    .html/.htm) or, for other suffixes, by sniffing the content."""
+    .html/.htm) or, for other suffixes, by sniffing the content. A file that parses but
+    is not an article (records, code, logs: too little prose) is refused too."""
     path = Path(path)
     data = path.read_bytes()
     if not data.strip():
         raise ImportFormatError(f"{path.name}: empty file")
-    fmt = _SUFFIXES.get(path.suffix.lower())
     try:
-        if fmt == "html":
-            return parse_html(data)
-        if b"\x00" in data[:8192]:
-            raise ImportFormatError(
-                f"binary file ({path.suffix or 'no suffix'}); expected .txt, .md or .html"
-            )
-        text = _decode_text(data)
-        if fmt is None:
-            fmt = sniff_format(text)
-            if fmt is None:
-                raise ImportFormatError(
-                    f"unsupported file type {path.suffix or '(no suffix)'!r} and the content "
-                    "is not recognisable as seed text, Markdown or HTML; "
-                    "use .txt, .md/.markdown or .html/.htm"
-                )
-            if fmt == "html":
-                return parse_html(data)
-        return parse_markdown(text) if fmt == "markdown" else parse_seed_text(text)
+        article = _parse(path, data)
+        problem = prose_problem([article.title, *article.text.split("\n")])
+        if problem:
+            raise ImportFormatError(problem)
+        return article
     except ImportFormatError as e:
         message = str(e)
+        if "no body" in message or "no title" in message:
+            # A parser's "no title" or "no body" for a file of records or code: the
+            # prose check says better what the file is.
+            lines = _decode_text(data).splitlines()
+            message = prose_problem(lines, only_records=True) or message
         if not message.startswith(path.name):
             message = f"{path.name}: {message}"
         raise ImportFormatError(message) from None
+
+
+def _parse(path: Path, data: bytes) -> ImportedArticle:
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt == "html":
+        return parse_html(data)
+    if b"\x00" in data[:8192]:
+        raise ImportFormatError(
+            f"binary file ({path.suffix or 'no suffix'}); expected .txt, .md or .html"
+        )
+    text = _decode_text(data)
+    if fmt is None:
+        fmt = sniff_format(text)
+        if fmt is None:
+            raise ImportFormatError(
+                f"unsupported file type {path.suffix or '(no suffix)'!r} and the content "
+                "is not recognisable as seed text, Markdown or HTML; "
+                "use .txt, .md/.markdown or .html/.htm"
+            )
+        if fmt == "html":
+            return parse_html(data)
+    return parse_markdown(text) if fmt == "markdown" else parse_seed_text(text)
