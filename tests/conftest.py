@@ -20,7 +20,6 @@ from storage.store import Store
 from tests.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, SHARED
+from tests.conftest import FIXTURES
 from tests.feedserver import FeedServer, make_rss
 
-SEED = SHARED / "seeds" / "000_8b9d3b8e9857e4cc.txt"
+SEED = FIXTURES / "articles" / "000_seed_format.txt"  # the seed's format, our own story
 DEBRIS = ("Listen to this Post", "Image Source", "Featured Image", "craiyon", "Undercode AI DI")
 
 
@@ -48,8 +48,7 @@ def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def seeded(env) -> dict[str, str]:
-    seed = SEED if SEED.exists() else FIXTURES / "articles" / "001_corvane_securegate_zero_day.txt"
-    done = secbrief(env, "import", str(seed), "--json")
+    done = secbrief(env, "import", str(SEED), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["added"], report["duplicates"], report["failed"]) == (1, 0, 0)
@@ -57,13 +56,14 @@ def seeded(env) -> dict[str, str]:
     return env
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="needs ../shared/seeds beside the clone")
 def test_seed_briefing_actor_and_search(seeded):
     briefing = json.loads(secbrief(seeded, "briefing", "--since", "100000h", "--json").stdout)
     (item,) = briefing["items"]
-    assert item["title"] == "US Sanctions Chinese Cybersecurity Firm Amid Rising Cyber Tensions"
+    assert item["title"] == (
+        "Treasury Sanctions Chinese Network Contractor Over Flax Typhoon Intrusions"
+    )
     assert len(item["key_points"]) == 10 and item["commentary"]
-    assert item["sources"] == ["SecurityWeek"]
+    assert item["sources"] == ["The Record"]
     assert {"Flax Typhoon", "Salt Typhoon"} <= set(item["actors"])
     for key in ("url", "cves"):
         assert key in item
@@ -82,15 +82,13 @@ def test_seed_briefing_actor_and_search(seeded):
     salt = json.loads(secbrief(seeded, "actor", "Salt Typhoon", "--json").stdout)
     assert salt["articles"] and salt["articles"][0]["title"] == item["title"]
 
-    unknown = secbrief(seeded, "actor", "Integrity Technology Group")
+    unknown = secbrief(seeded, "actor", "Lianhua Cloudgate Technology")
     assert unknown.returncode == 1
     assert "appears in 1 stored article" in unknown.stdout
 
 
 def test_import_twice_adds_nothing(seeded):
-    again = json.loads(secbrief(seeded, "import", str(SEED if SEED.exists() else
-                       FIXTURES / "articles" / "001_corvane_securegate_zero_day.txt"),
-                       "--json").stdout)
+    again = json.loads(secbrief(seeded, "import", str(SEED), "--json").stdout)
     assert (again["added"], again["duplicates"]) == (0, 1)
 
 

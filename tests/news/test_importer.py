@@ -1,4 +1,5 @@
-"""The article importer: the real seed, this project's own fixtures, and variants."""
+"""The article importer: this project's own fixtures (one in the seed's text format, one
+realistic news page) and variants."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +18,9 @@ from bot.news.importer import (
 )
 
 ROOT = Path(__file__).parents[2]
-SHARED = ROOT.parent / "shared"  # CI checks ../shared out beside the clone
-SEED = SHARED / "seeds" / "000_8b9d3b8e9857e4cc.txt"
-ARS_PAGE = SHARED / "testdata" / "pages" / "037.source.html"
 FIXTURES = ROOT / "tests" / "fixtures" / "articles"
+SEED = FIXTURES / "000_seed_format.txt"  # the seed's format: points, commentary, debris
+NEWS_PAGE = ROOT / "tests" / "fixtures" / "pages" / "circuit_ledger_printhub_exploit.html"
 
 DEBRIS = (
     "Listen to this Post", "Image Source", "Featured Image", "craiyon.com", "Undercode AI DI v2",
@@ -42,39 +42,39 @@ def _assert_no_debris(a: ImportedArticle) -> None:
 
 
 def _seed_text() -> str:
-    assert SEED.is_file(), f"the seed article is expected at {SEED}"
     return SEED.read_text(encoding="utf-8")
 
 
-# ------------------------------------------------------------------- the real seed
+# ------------------------------------------------------------ the seed's format
 
 
-def test_real_seed() -> None:
+def test_seed_format() -> None:
     a = parse_article_file(SEED)
     assert a.format == "text"
-    assert a.title == "US Sanctions Chinese Cybersecurity Firm Amid Rising Cyber Tensions"
-    assert a.published_at == datetime(2025, 1, 7, tzinfo=UTC)
-    assert a.lead.startswith("In a move that has escalated tensions")
+    assert a.title == "Treasury Sanctions Chinese Network Contractor Over Flax Typhoon Intrusions"
+    assert a.published_at == datetime(2025, 3, 11, tzinfo=UTC)
+    assert a.lead.startswith("The U.S. Treasury Department on Tuesday sanctioned Lianhua")
     assert len(a.key_points) == 10
-    assert a.key_points[0].startswith("The U.S. Treasury sanctioned Integrity Technology Group")
-    assert a.key_points[9].startswith("U.S. officials are addressing the fallout from Salt")
+    assert a.key_points[0].startswith("The Treasury's Office of Foreign Assets Control")
+    assert a.key_points[6].startswith("Treasury said Lianhua Cloudgate supplied servers")
+    assert a.key_points[9].startswith("The action comes as U.S. officials are still assessing")
     assert not any(p[:1].isdigit() for p in a.key_points)
     # Intro + 10 numbered paragraphs + the conclusion, numbering removed, labels kept.
     assert len(a.commentary) == 12
-    assert a.commentary[0].startswith("The escalating cyber tensions")
-    assert a.commentary[1].startswith("Geopolitical Implications:")
+    assert a.commentary[0].startswith("The action against Lianhua Cloudgate shows")
+    assert a.commentary[1].startswith("Targeting the Supply Chain of Espionage:")
     assert a.commentary[10].startswith("Future Outlook:")
     assert a.commentary[-1].startswith("In conclusion,")
     assert a.references == [
-        "Reported By: Securityweek.com",
-        "https://www.medium.com",
+        "Reported By: Therecord.media",
+        "https://ofac.treasury.example/recent-actions/cyber-designations",
         "Wikipedia: https://www.wikipedia.org",
         "Undercode AI: https://ai.undercodetesting.com",
     ]
-    assert a.source == "SecurityWeek"
+    assert a.source == "The Record"
     assert a.url is None
     assert a.lead in a.text and a.key_points[3] in a.text and a.commentary[-1] in a.text
-    assert a.title not in a.text and "2025-01-07" not in a.text
+    assert a.title not in a.text and "2025-03-11" not in a.text
     _assert_no_debris(a)
 
 
@@ -85,11 +85,11 @@ def test_seed_with_crlf_line_endings_parses_identically() -> None:
 
 def test_seed_without_date_and_with_other_date_formats() -> None:
     raw = _seed_text()
-    assert parse_seed_text(raw.replace("2025-01-07\n", "")).published_at is None
-    for line in ("January 7, 2025", "7 Jan 2025", "Published: Jan. 7, 2025", "2025/01/07",
-                 "Tuesday, January 7th, 2025"):
-        a = parse_seed_text(raw.replace("2025-01-07", line, 1))
-        assert a.published_at == datetime(2025, 1, 7, tzinfo=UTC), line
+    assert parse_seed_text(raw.replace("2025-03-11\n", "")).published_at is None
+    for line in ("March 11, 2025", "11 Mar 2025", "Published: Mar. 11, 2025", "2025/03/11",
+                 "Tuesday, March 11th, 2025"):
+        a = parse_seed_text(raw.replace("2025-03-11", line, 1))
+        assert a.published_at == datetime(2025, 3, 11, tzinfo=UTC), line
         assert line not in a.text
 
 
@@ -97,13 +97,15 @@ def test_seed_variants_bullets_heading_and_missing_sections() -> None:
     raw = _seed_text()
     variant = (
         raw.replace("What Undercode Say:", "What Undercode Says:")
-        .replace("\n1. The U.S.", "\n1) The U.S.")
-        .replace("\n2. China", "\n- China")
-        .replace("\n3. Integrity", "\n\u2022 Integrity")
+        .replace("\n1. The Treasury's", "\n1) The Treasury's")
+        .replace("\n2. Officials", "\n- Officials")
+        .replace("\n3. Lianhua", "\n\u2022 Lianhua")
     )
+    assert variant.count("\n1) ") == variant.count("\n- ") == variant.count("\n\u2022 ") == 1
     a = parse_seed_text(variant)
     assert len(a.key_points) == 10 and len(a.commentary) == 12
-    assert a.key_points[1].startswith("China")
+    assert a.key_points[1].startswith("Officials said the company ran a pool")
+    assert a.key_points[2].startswith("Lianhua Cloudgate said in a statement")
     # No commentary, references or image sections at all.
     cut = raw.split("What Undercode Say:")[0]
     b = parse_seed_text(cut)
@@ -229,16 +231,23 @@ def test_html_accepts_str_and_bytes_and_title_fallback() -> None:
     assert parse_html(no_h1).title.startswith("Botnet Hijacks Pylon Networks Routers")
 
 
-def test_real_ars_technica_page() -> None:
-    assert ARS_PAGE.is_file(), f"shared test page expected at {ARS_PAGE}"
-    a = parse_article_file(ARS_PAGE)
-    assert a.title == "Just-released Minecraft exploit makes it easy to crash game servers"
-    assert a.published_at == datetime(2015, 4, 16, 20, 2, 1, tzinfo=UTC)
-    assert a.source == "Ars Technica"
-    assert a.url and a.url.startswith("https://arstechnica.com/information-technology/2015/04/")
-    assert a.lead.startswith("A flaw in the wildly popular online game Minecraft")
-    assert "Named Binary Tag" in a.text
-    assert "Ars is asking Mojang for comment" in a.text
+def test_realistic_news_page_with_site_chrome() -> None:
+    # A full news-site page: nav, mega menus, login form, share asides, an image credit,
+    # a quoted write-up with code, ad rails, author bio, comments, recommendations, footer.
+    a = parse_article_file(NEWS_PAGE)
+    assert a.format == "html"
+    assert a.title == "Published exploit lets anyone knock Lanternfly print servers offline"
+    assert a.published_at == datetime(2016, 9, 22, 14, 37, 5, tzinfo=UTC)  # <time datetime>
+    assert a.source == "The Circuit Ledger"  # og:site_name
+    assert a.url and a.url.startswith("https://circuitledger.example/security/2016/09/")
+    assert a.lead.startswith("A weakness in Lanternfly PrintHub, the print server software")
+    assert "a ticket that is forty bytes long" in a.text  # inside the blockquote
+    assert "The Circuit Ledger has asked Lanternfly for comment" in a.text  # the last paragraph
+    for chrome in ("Reader comments", "Share this story", "Sponsored", "Newsletter Signup",
+                   "Front page layout", "Remember me", "Related Stories", "security editor",
+                   "Stop the presses", "window.dataLayer", "Previous story"):
+        assert chrome not in a.text, chrome
+    _assert_no_debris(a)
 
 
 # ------------------------------------------------------------------------- errors
@@ -277,7 +286,7 @@ def test_unknown_suffix_is_sniffed(tmp_path: Path) -> None:
     assert parse_article_file(html).format == "html"
     txt = tmp_path / "story"
     txt.write_text(_seed_text())
-    assert parse_article_file(txt).title.startswith("US Sanctions Chinese")
+    assert parse_article_file(txt).title.startswith("Treasury Sanctions Chinese")
 
 
 def test_non_utf8_text_file_is_decoded(tmp_path: Path) -> None:
