@@ -17,6 +17,8 @@ from lxml import etree
 from lxml import html as lxml_html
 from lxml_html_clean import Cleaner
 
+from bot.news.furniture import strip_furniture
+
 # Zero-width characters, soft hyphen, word joiner/invisible operators, BOM, bidi
 # embeddings/overrides/isolates and directional marks, Mongolian vowel separator.
 _INVISIBLE_RE = re.compile(
@@ -232,7 +234,9 @@ def _is_credit_line(line: str) -> bool:
 
 
 def strip_debris(text: str) -> str:
-    """Drop page-debris lines from extracted article text; keeps paragraph breaks."""
+    """Drop page-debris lines from extracted article text, and page furniture (menus,
+    sidebar lists, newsletter pitches, IOC lines: ``bot.news.furniture``); keeps
+    paragraph breaks."""
     out: list[str] = []
     in_credits = False
     for raw in text.split("\n"):
@@ -263,4 +267,4 @@ def strip_debris(text: str) -> str:
         ):
             continue
         out.append(line if glued else raw.rstrip())
-    return _MANY_NL_RE.sub("\n\n", "\n".join(out)).strip()
+    return _MANY_NL_RE.sub("\n\n", "\n".join(strip_furniture(out))).strip()

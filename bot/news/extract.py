@@ -13,8 +13,10 @@ import re
 
 import charset_normalizer
 import trafilatura
+from trafilatura.utils import load_html
 
 from bot.news.clean import strip_invisible
+from bot.news.furniture import prune_tree, strip_furniture
 
 MIN_CHARS = 200  # below this an "article" is a teaser, a paywall stub or chrome
 
@@ -60,8 +62,9 @@ def decode_html(data: bytes) -> str:
 def extract_article_text(html: str | bytes, *, url: str | None = None) -> str | None:
     """The article's main text (paragraphs separated by newlines), or None.
 
-    Favours precision: navigation, share bars, comments, tables and other page chrome
-    are left out. Returns None when fewer than MIN_CHARS characters of text remain.
+    Favours precision: page furniture (``bot.news.furniture``: menus, sidebars, trending
+    and related lists, newsletter boxes, comments, IOC lines), share bars, tables and
+    other chrome are left out. Returns None when fewer than MIN_CHARS characters remain.
     """
     text = decode_html(html) if isinstance(html, bytes) else html
     if not text or not text.strip():
@@ -69,8 +72,11 @@ def extract_article_text(html: str | bytes, *, url: str | None = None) -> str | 
     # lxml refuses str input that still carries an encoding declaration.
     text = _XML_DECL_STR_RE.sub("", text, count=1)
     try:
+        tree = load_html(text)
+        if tree is None:
+            return None
         extracted = trafilatura.extract(
-            text,
+            prune_tree(tree),
             url=url,
             favor_precision=True,
             fast=True,  # skip the fallback extractors: 2x faster, same text on our pages
@@ -87,5 +93,6 @@ def extract_article_text(html: str | bytes, *, url: str | None = None) -> str | 
         return None
     if not extracted:
         return None
-    extracted = _BLANK_RUN_RE.sub("\n\n", strip_invisible(extracted)).strip()
+    lines = strip_furniture(strip_invisible(extracted).split("\n"))
+    extracted = _BLANK_RUN_RE.sub("\n\n", "\n".join(lines)).strip()
     return extracted if len(extracted) >= MIN_CHARS else None

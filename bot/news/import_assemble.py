@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.intel.keypoints import is_debris
 from bot.news.dates import date_in_line
+from bot.news.furniture import author_points
 from bot.news.import_blocks import FEATURED, Block, section_of
 from bot.news.import_model import ImportedArticle, ImportFormatError
 from bot.news.markdown_inline import md_inline
@@ -112,7 +113,7 @@ def assemble(blocks: list[Block], meta: Meta, *, fmt: str, inline: bool) -> Impo
         published_at=published,
         lead=lead or "",
         text="\n\n".join(parts),
-        key_points=points or body_items,
+        key_points=points or author_points(body_items),
         commentary=commentary,
         references=references,
         source=source,

@@ -6,6 +6,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from bot.news.furniture import (
+    is_furniture_heading,
+    is_furniture_line,
+    is_promo_line,
+    is_sidebar_entry,
+    starts_comments,
+)
 from bot.news.markdown_inline import md_inline
 
 __all__ = [
@@ -87,7 +94,41 @@ def clean_line(line: str) -> str:
 
 def split_blocks(lines: Iterable[str], *, markdown: bool) -> Iterator[Block]:
     """Group lines into headings, list items (with wrapped continuation lines) and
-    paragraphs. Blank lines end items and paragraphs."""
+    paragraphs, without the page furniture (``bot.news.furniture``). Blank lines end
+    items and paragraphs."""
+    return _without_furniture(_blocks(lines, markdown=markdown))
+
+
+def _without_furniture(blocks: Iterable[Block]) -> Iterator[Block]:
+    """Drop furniture blocks: a furniture heading ("Trending", "Related articles",
+    "Newsletter") with the sidebar entries or pitches under it, menu, link, tag and IOC
+    lines; a comments heading ends the article. Reference sections are left alone."""
+    section: str | None = None
+    in_furniture = False
+    for block in blocks:
+        text = block.text
+        if block.kind == "heading":
+            if starts_comments(text):
+                return
+            in_furniture = is_furniture_heading(text)
+            if in_furniture:
+                continue
+            section = section_of(md_inline(text))
+            yield block
+            continue
+        if section in ("references", "images"):
+            yield block
+            continue
+        if in_furniture:
+            if is_sidebar_entry(text) or is_promo_line(text) or is_furniture_line(text):
+                continue
+            in_furniture = False
+        if is_furniture_line(text) or is_promo_line(text):
+            continue
+        yield block
+
+
+def _blocks(lines: Iterable[str], *, markdown: bool) -> Iterator[Block]:
     current: Block | None = None
     fence: list[str] | None = None
     for raw in lines:

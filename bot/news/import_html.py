@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.intel.keypoints import is_debris
 from bot.news.dates import parse_date
+from bot.news.furniture import is_sentence_item, prune_tree, strip_furniture
 from bot.news.import_blocks import INVISIBLE, ITEM, section_of
 from bot.news.import_model import ImportedArticle, ImportFormatError
 from bot.news.outlets import source_name
@@ -99,7 +100,10 @@ def _html_sections(root: object) -> tuple[list[str], list[str], list[str]]:
             items = sib.xpath(".//li") if sib.tag in ("ul", "ol") else []
             texts = [_text_of(li) for li in items] if items else [_text_of(sib)]
             texts = [t for t in texts if t and not is_debris(t)]
-            (points if kind == "points" else commentary).extend(texts)
+            if kind == "points":
+                points.extend(t for t in texts if is_sentence_item(t))
+            else:
+                commentary.extend(texts)
     return points, commentary, references
 
 
@@ -165,10 +169,11 @@ def parse_html(html: str | bytes) -> ImportedArticle:
             if published := parse_date(t.get("datetime")):
                 break
 
+    prune_tree(root)  # menus, sidebars, trending lists, newsletter boxes, comments
     points, commentary, references = _html_sections(root)
 
     extracted = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        root, url=url, with_metadata=True, include_comments=False, include_tables=False,
         include_images=False, include_links=False,
     )
     body = (getattr(extracted, "text", None) or "") if extracted else ""
@@ -183,7 +188,7 @@ def parse_html(html: str | bytes) -> ImportedArticle:
         raise ImportFormatError("no title found (looked for og:title, <h1> and <title>)")
 
     paragraphs: list[str] = []
-    for line in body.split("\n"):
+    for line in strip_furniture(body.split("\n")):
         line = re.sub(r"\s+", " ", INVISIBLE.sub("", line)).strip()
         if m := ITEM.match(line):
             line = m.group(1).strip()  # trafilatura renders list items as "- item"
