@@ -1,24 +1,37 @@
 """Extractive key points: pick the 3-6 sentences a security reader most needs.
 
-Sentences are scored for concrete content (CVE IDs, numbers, the actors/terms the caller
-boosts), for overlap with the title, and for coming early or from the lead. Page debris,
-fragments, the title itself and near-duplicates are dropped; the winners are returned in
-their original order so the points still read as a story.
+Each candidate is a sentence of the article (page debris, furniture, fragments, the
+title itself and near-duplicates dropped) scored for
+
+- centrality: TextRank (PageRank over a graph whose edges are the IDF-weighted word
+  overlap of two sentences) — what the article keeps coming back to;
+- position: news puts the facts first (the lead, the first sentences);
+- what a security reader needs: CVE IDs, the actors, CVEs and vendors the caller boosts,
+  versions, counts, money, dates, and status words ("patched", "exploited", "ransom");
+- overlap with the title;
+
+and chosen by maximal marginal relevance (MMR), so the points say different things. The
+winners come back in their original order, so they still read as a story. Own code, not
+sumy: measured on the quality set (bench/bench_quality.py) it covers as much, needs no
+NLTK data and runs several times faster (see README, "Quality").
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.intel.cves import find_cves
 from bot.intel.fingerprint import STOPWORDS, stem, title_tokens
 from bot.intel.sentences import split_sentences
+from bot.news.furniture import is_furniture_line, is_promo_line
 
 MIN_CHARS = 40
 MAX_CHARS = 300
 DUPLICATE_JACCARD = 0.6
+MAX_POINTS = 6  # the most points any surface shows (DESIGN.md: 3-6 per item)
+RANKED = 80  # sentences ranked per article: news puts what matters in the first 80
 
 _DEBRIS = re.compile(
     r"""^(?:
@@ -123,89 +136,211 @@ def _count_terms(low: str, terms: tuple[str, ...]) -> int:
     return hits
 
 
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
+_VERSION = re.compile(r"\b\d+\.\d+(?:\.\d+)*\b")
+_DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
+    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
+    r"|\b(?:19|20)\d{2}-\d{2}-\d{2}\b",
+    re.IGNORECASE,
+)
+# Status and impact words a security reader scans for (stems, see fingerprint.stem).
+_STATUS = frozenset(stem(w) for w in (
+    "patched", "patch", "fixed", "exploited", "exploitation", "zero-day", "zeroday", "ransom",
+    "ransomware", "encrypted", "stole", "stolen", "exfiltrated", "leaked", "breach", "breached",
+    "compromised", "sanctioned", "sanctions", "indicted", "charged", "arrested", "seized",
+    "attributed", "disclosed", "backdoor", "wiper", "espionage", "extortion", "kev", "advisory",
+    "mitigation", "update", "upgrade", "versions", "affected", "victims", "customers",
+))
+
+
+def _stems(norm: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in norm.split() if w not in STOPWORDS and len(w) > 1)
+
+
+def centrality(bags: Sequence[frozenset[str]], *, damping: float = 0.85,
+               iterations: int = 30) -> list[float]:
+    """TextRank scores of sentences given as sets of word stems: PageRank over edges
+    weighted by the summed IDF of the words two sentences share, normalised by their
+    lengths (TextRank's overlap / (log|A| + log|B|)). Sparse: pairs are found through an
+    index from word to sentences, so unrelated sentences cost nothing."""
+    n = len(bags)
+    if n == 0:
+        return []
+    postings: dict[str, list[int]] = {}
+    for i, bag in enumerate(bags):
+        for w in bag:
+            postings.setdefault(w, []).append(i)
+    idf = {w: math.log(1.0 + n / len(ids)) for w, ids in postings.items()}
+    norms = [math.log(len(b) + 1.0) + 1.0 for b in bags]
+    weights: list[dict[int, float]] = [{} for _ in range(n)]
+    for w, ids in postings.items():
+        if len(ids) < 2 or len(ids) > max(2, n // 2):
+            continue  # a word in half the sentences links everything to everything
+        weight = idf[w]
+        for a_pos, a in enumerate(ids):
+            row = weights[a]
+            for b in ids[a_pos + 1:]:
+                row[b] = row.get(b, 0.0) + weight
+    edges: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for a, row in enumerate(weights):
+        for b, overlap in row.items():
+            w = overlap / (norms[a] + norms[b])
+            edges[a].append((b, w))
+            edges[b].append((a, w))
+    out_sum = [sum(w for _, w in e) or 1.0 for e in edges]
+    rank = [1.0 / n] * n
+    base = (1.0 - damping) / n
+    for _ in range(iterations):
+        nxt = [base] * n
+        for a, e in enumerate(edges):
+            if not e:
+                continue
+            share = damping * rank[a] / out_sum[a]
+            for b, w in e:
+                nxt[b] += share * w
+        rank = nxt
+    top = max(rank)
+    return [r / top for r in rank]
+
+
+def _candidates(title: str, text: str, lead: str | None) -> list[tuple[str, str]]:
+    """(sentence, normalised) pairs that may become points: the lead's sentences that are
+    not part of the body first, then the body's; debris, furniture, fragments, repeats and
+    the title dropped."""
+    body = [(s, _norm(s)) for s in split_sentences(text or "")]
+    text_norm = {n for _, n in body}
+    ordered = [(s, n) for s, n in ((s, _norm(s)) for s in split_sentences(lead or ""))
+               if n not in text_norm]
+    ordered += body
+    title_norm = _norm(title or "")
+    title_set = _tokens(title or "")
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for raw, norm in ordered:
+        s = raw.strip()
+        if len(s) < MIN_CHARS or s.endswith(":") or norm in seen or (title_norm and
+                                                                      norm == title_norm):
+            continue
+        if is_debris(s) or is_promo_line(s) or (not _ENDS_SENTENCE.search(s)
+                                                and is_furniture_line(s)):
+            continue  # furniture lines never end like a sentence ("Home | News | Webinars")
+        if title_set and jaccard(_tokens(s), title_set) > 0.8:
+            continue  # the title repeated as a sentence
+        seen.add(norm)
+        out.append((s, norm))
+        if len(out) >= RANKED:
+            break
+    return out
+
+
+def _reader_score(s: str, boost: tuple[str, ...], bag: frozenset[str]) -> float:
+    """What a security reader needs in a sentence: CVEs, named actors and vendors,
+    versions, counts, money, dates, status words."""
+    score = 0.0
+    cves = find_cves(s)
+    if cves:
+        score += 2.0 + 0.4 * min(len(cves) - 1, 2)
+    rest = s
+    for c in cves:
+        rest = rest.replace(c, " ")
+    if _NUMBER.search(rest):
+        score += 0.5
+    if _MONEY_PCT.search(s):
+        score += 0.4
+    if _VERSION.search(rest):
+        score += 0.4
+    if _DATE.search(s):
+        score += 0.3
+    if boost:
+        score += min(1.6 * _count_terms(s.lower(), boost), 3.2)
+    score += 0.35 * min(len(bag & _STATUS), 3)
+    return score
+
+
+def _style_penalty(s: str) -> float:
+    """Less useful as a stand-alone point: questions, quotes, dangling openers."""
+    penalty = 0.0
+    if s.endswith("?"):
+        penalty += 1.5
+    if s[0] in _QUOTE_START:
+        penalty += 0.7
+    if _WEAK_START.match(s):
+        penalty += 0.5
+    if len(s) < 60:
+        penalty += 0.5
+    return penalty
+
+
 def key_points(
     title: str,
     text: str,
     *,
     lead: str | None = None,
     n_min: int = 3,
-    n_max: int = 6,
+    n_max: int = MAX_POINTS,
     boost_terms: Iterable[str] = (),
 ) -> list[str]:
     """Extract ``n_min``..``n_max`` key sentences from ``text`` (fewer only if the text has
     fewer usable sentences), in their original order. Deterministic."""
-    sentences = split_sentences(text or "")
-    lead_sentences = split_sentences(lead or "")
-    lead_norm = {_norm(s) for s in lead_sentences}
-    body = [(s, _norm(s)) for s in sentences]
-    text_norm = {n for _, n in body}
-    # A lead that is not part of the body (feeds, imports) still competes, placed first.
-    ordered = [(s, n) for s, n in ((s, _norm(s)) for s in lead_sentences) if n not in text_norm]
-    ordered += body
-    if not ordered:
+    candidates = _candidates(title, text, lead)
+    if not candidates:
         return []
-
-    title_norm = _norm(title or "")
+    lead_norm = {_norm(s) for s in split_sentences(lead or "")}
     title_words = title_tokens(title or "")
-    title_set = _tokens(title or "")
     boost = _boost_terms(boost_terms)
-    total = len(ordered)
+    bags = [_stems(norm) for _, norm in candidates]
+    central = centrality(bags)
+    total = len(candidates)
 
-    scored: list[tuple[float, int, str, frozenset[str]]] = []
-    seen_norm: set[str] = set()
-    for idx, (raw, norm) in enumerate(ordered):
-        s = raw.strip()
-        if len(s) < MIN_CHARS or s.endswith(":") or norm in seen_norm or is_debris(s):
-            continue
-        if title_norm and norm == title_norm:
-            continue
-        seen_norm.add(norm)
-        words = norm.split()
-        toks = frozenset(w for w in words if w not in STOPWORDS)
-        if title_set and jaccard(toks, title_set) > 0.8:
-            continue  # the title repeated as a sentence
-        score = 0.0
-        # Title overlap (stemmed): the sentence is about what the headline is about.
+    scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]] = []
+    for idx, (s, norm) in enumerate(candidates):
+        bag = bags[idx]
+        score = 2.5 * central[idx]
         if title_words:
-            overlap = len({stem(w) for w in toks if len(w) > 1} & title_words)
-            score += 3.0 * overlap / len(title_words)
-        cves = find_cves(s)
-        if cves:
-            score += 2.0 + 0.5 * min(len(cves) - 1, 2)
-        body_wo_cves = s
-        for c in cves:
-            body_wo_cves = body_wo_cves.replace(c, " ")
-        if _NUMBER.search(body_wo_cves):
-            score += 0.6
-        if _MONEY_PCT.search(s):
-            score += 0.3
-        if boost:
-            score += min(2.5 * _count_terms(s.lower(), boost), 5.0)
-        if norm in lead_norm:
-            score += 1.5
-        score += 1.5 * (1.0 - idx / total)
-        if idx == 0:
-            score += 0.5
-        # Less useful as a stand-alone point.
-        if s.endswith("?"):
-            score -= 1.5
-        if s[0] in _QUOTE_START:
-            score -= 0.7
-        if _WEAK_START.match(s):
-            score -= 0.5
-        if len(s) < 60:
-            score -= 0.5
-        scored.append((score, idx, trim(s), toks))
+            score += 2.5 * len(bag & title_words) / len(title_words)
+        score += _reader_score(s, boost, bag)
+        if norm in lead_norm or idx == 0:
+            score += 1.2
+        score += 1.5 * (1.0 - idx / total) + (0.6 if idx < 3 else 0.0)
+        score -= _style_penalty(s)
+        toks = frozenset(w for w in norm.split() if w not in STOPWORDS)
+        scored.append((score, idx, trim(s), toks, bag))
 
-    if not scored:
-        return []
-    want = min(n_max, max(n_min, math.ceil(len(scored) / 3)))
-    chosen: list[tuple[int, str, frozenset[str]]] = []
-    for _score, idx, sentence, toks in sorted(scored, key=lambda t: (-t[0], t[1])):
-        if any(jaccard(toks, other) > DUPLICATE_JACCARD for _, _, other in chosen):
+    want = min(n_max, max(n_min, math.ceil(total / 2)))
+    return [scored[i][2] for i in sorted(_mmr(scored, want))]
+
+
+def _mmr(scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]],
+         want: int, *, penalty: float = 2.0) -> list[int]:
+    """Indexes of ``want`` sentences chosen greedily by score minus ``penalty`` times the
+    highest word-stem overlap with those already chosen; near-duplicates never both."""
+    chosen: list[int] = []
+    left = list(range(len(scored)))
+    while left and len(chosen) < want:
+        best, best_value = -1, -math.inf
+        for i in left:
+            value = scored[i][0]
+            if chosen:
+                bag = scored[i][4]
+                value -= penalty * max(jaccard(bag, scored[j][4]) for j in chosen)
+            if value > best_value:
+                best, best_value = i, value
+        left.remove(best)
+        toks = scored[best][3]
+        if any(jaccard(toks, scored[j][3]) > DUPLICATE_JACCARD for j in chosen):
             continue
-        chosen.append((idx, sentence, toks))
-        if len(chosen) >= want:
-            break
-    chosen.sort(key=lambda t: t[0])
-    return [sentence for _, sentence, _ in chosen]
+        chosen.append(best)
+    return chosen
+
+
+def shown_points(points: Sequence[str], names: Iterable[str] = (),
+                 limit: int = MAX_POINTS) -> list[str]:
+    """The points a surface shows: at most ``limit``, those naming one of ``names``
+    (actors, CVEs, vendors) first, each group in the article's order."""
+    terms = _boost_terms(names)
+    if not terms:
+        return list(points[:limit])
+    naming = [p for p in points if _count_terms(p.lower(), terms)]
+    rest = [p for p in points if not _count_terms(p.lower(), terms)]
+    return (naming + rest)[:limit]
