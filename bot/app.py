@@ -10,7 +10,7 @@ import pkgutil
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -22,11 +22,13 @@ from discord.ext import commands
 import cogs
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.render.sanitise import discord_text, url_text
 from bot.scheduling import Jobs, missed
 from bot.services.alerts import AlertService
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.services.maintenance import compact_search_index
+from bot.views import DYNAMIC_ITEMS
 from storage.models import Batch
 from storage.timeutil import utcnow
 
@@ -60,8 +62,8 @@ class SecBriefTree(app_commands.CommandTree):
             log.error("command %s failed", interaction.command and interaction.command.name,
                       exc_info=original)
             message = "Something went wrong on our side; it has been logged. Try again later."
-        try:
-            await reply(interaction, message)
+        try:  # the message may echo the user's input: it goes out as plain text
+            await reply(interaction, discord_text(message, 2000))
         except discord.HTTPException as exc:  # e.g. the interaction expired meanwhile
             log.warning("could not tell the user about an error (%s): %s", exc, message)
 
@@ -129,12 +131,15 @@ class SecBrief(commands.Bot):
         self.services = await self._stack.enter_async_context(
             open_services(self.settings, clock=self.clock)
         )
-        self.alerts = AlertService(self.services.store, clock=self.clock)
+        self.alerts = AlertService(self.services.store, clock=self.clock,
+                                   max_age=timedelta(hours=self.settings.alert_max_age))
         self.deliverer = Deliverer(
             self, self.services.store, self.services.briefings, clock=self.clock,
             rate=self.settings.send_rate, on_refused=self._on_refused,
         )
         await self.load_cogs()
+        # Alert buttons keep working across restarts: their state is in the custom_id.
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         self.jobs = Jobs(AsyncIOScheduler(timezone=UTC))
         # The scheduler runs on real time whatever the injected clock says.
         self.jobs.every("ingest", self.settings.poll_interval, self.ingest_round,
@@ -227,8 +232,8 @@ class SecBrief(commands.Bot):
         await self.tell_admins(
             schedule.guild_id,
             f"The daily briefing for <#{batch.target_id}> is paused: Discord refused the "
-            f"post ({reason}). Give the bot Send Messages and Embed Links there, then run "
-            "`/briefing schedule` again.",
+            f"post ({discord_text(reason, 300)}). Give the bot Send Messages and Embed "
+            "Links there, then run `/briefing schedule` again.",
         )
 
     async def notify_disabled_feeds(self, report) -> None:
@@ -237,8 +242,11 @@ class SecBrief(commands.Bot):
                 continue
             for feed in await self.services.store.feeds.with_url(outcome.url):
                 if feed.guild_id and feed.notify_channel_id:
-                    await self.post_notice(feed.notify_channel_id,
-                                           f"Feed disabled: {feed.url} — {feed.last_error}")
+                    await self.post_notice(
+                        feed.notify_channel_id,
+                        f"Feed disabled: {url_text(feed.url)} — "
+                        f"{discord_text(feed.last_error, 1000)}",
+                    )
 
     async def tell_admins(self, guild_id: int, text: str) -> bool:
         """Tell a guild's admins: in its system channel, else (none, or it refuses too)

@@ -7,7 +7,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.services.alerts import DEFAULT_MAX_AGE_HOURS
+
 BUNDLED_FEEDS = Path(__file__).parent / "news" / "default_feeds.txt"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -33,6 +36,8 @@ class Settings(BaseSettings):
 
     poll_interval: int = Field(default=900, ge=30, alias="SECBRIEF_POLL_INTERVAL")
     alert_interval: int = Field(default=60, ge=1, alias="SECBRIEF_ALERT_INTERVAL")
+    alert_max_age: float = Field(default=DEFAULT_MAX_AGE_HOURS, gt=0,
+                                 alias="SECBRIEF_ALERT_MAX_AGE")
     fetch_timeout: float = Field(default=30.0, gt=0, alias="SECBRIEF_FETCH_TIMEOUT")
     max_feed_bytes: int = Field(default=5_000_000, ge=10_000, alias="SECBRIEF_MAX_FEED_BYTES")
     max_redirects: int = Field(default=5, ge=0, le=20, alias="SECBRIEF_MAX_REDIRECTS")
@@ -60,6 +65,24 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_given(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: set it to the store's file path, or unset it for "
+                             "./data/secbrief.db")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        name = str(value).strip().upper()
+        if name not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}: use one of {', '.join(LOG_LEVELS)}")
+        return name
 
     @property
     def llm_enabled(self) -> bool:

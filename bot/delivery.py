@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 import discord
 
 from bot.ratelimit import RateLimiter
+from bot.render.alerts import Outgoing, alert_messages
 from bot.render.embeds import pack, story_embed
-from bot.services.briefings import BriefingService
+from bot.services.briefings import BriefingItem, BriefingService
 from storage.models import Batch
 from storage.store import Store
 
@@ -34,7 +35,7 @@ ROUND_BACKOFF = 30.0  # seconds before the 2nd round; doubles each round, capped
 NO_MENTIONS = discord.AllowedMentions.none()
 DM_CACHE = 100_000  # user id -> DM channel id entries kept (discord.py keeps only 128)
 
-Messages = list[list[discord.Embed]]
+Messages = list[Outgoing]  # each message's embeds, and its buttons (alerts to a DM)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Deliverer:
             for batch in batches:
                 by_target[batch.target_kind, batch.target_id].append(batch)
             gate = asyncio.Semaphore(self._concurrency)
-            rendered: dict[tuple[int, ...], tuple[int, Messages]] = {}  # one fan-out, one render
+            rendered: dict[tuple[int, ...], list[BriefingItem]] = {}  # one fan-out, one read
 
             async def target_round(queue: list[Batch]) -> None:
                 async with gate:
@@ -152,17 +153,21 @@ class Deliverer:
         return text + (f" ({part}/{parts})" if parts > 1 else "")
 
     async def _render(
-        self, batch: Batch, rendered: dict[tuple[int, ...], tuple[int, Messages]]
+        self, batch: Batch, rendered: dict[tuple[int, ...], list[BriefingItem]]
     ) -> tuple[int, Messages]:
         key = tuple(batch.story_ids)
         if key not in rendered:
-            items = await self._briefings.items(batch.story_ids)
-            rendered[key] = len(items), pack([story_embed(item) for item in items])
-        return rendered[key]
+            rendered[key] = await self._briefings.items(batch.story_ids)
+        items = rendered[key]
+        if batch.purpose == "alert":  # each card says what matched; a DM gets buttons
+            reasons = await self._store.deliveries.reasons(batch.id)
+            dm_user = batch.target_id if batch.target_kind == "user" else None
+            return len(items), alert_messages(items, reasons, dm_user=dm_user)
+        return len(items), [Outgoing(m) for m in pack([story_embed(i) for i in items])]
 
     async def _deliver(
         self, batch: Batch, stats: DeliveryStats,
-        rendered: dict[tuple[int, ...], tuple[int, Messages]],
+        rendered: dict[tuple[int, ...], list[BriefingItem]],
     ) -> None:
         deliveries = self._store.deliveries
         try:
@@ -223,7 +228,7 @@ class Deliverer:
 
     async def _send(
         self, destination: discord.abc.Messageable, content: str,
-        embeds: list[discord.Embed], nonce: str, stats: DeliveryStats,
+        part: Outgoing, nonce: str, stats: DeliveryStats,
     ) -> discord.Message:
         """Send one message, retrying 429s and 5xx a few times with the same nonce (so
         Discord drops a repeat of a message it accepted but whose answer we lost)."""
@@ -231,7 +236,8 @@ class Deliverer:
             await self.limiter.acquire()
             try:
                 return await destination.send(
-                    content=content, embeds=embeds, nonce=nonce, allowed_mentions=NO_MENTIONS
+                    content=content, embeds=part.embeds, view=part.view, nonce=nonce,
+                    allowed_mentions=NO_MENTIONS,
                 )
             except discord.HTTPException as exc:
                 retriable = exc.status == 429 or exc.status >= 500

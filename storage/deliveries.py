@@ -14,7 +14,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Transaction, execute_write
-from storage.models import Batch
+from storage.models import Batch, MatchReason
 from storage.timeutil import to_db
 
 
@@ -75,11 +75,20 @@ class DeliveryRepository:
         return batch_id
 
     async def plan_many_in_transaction(
-        self, purpose: str, plans: dict[tuple[str, int], list[int]], *, now: datetime
+        self, purpose: str, plans: dict[tuple[str, int], list[int]], *, now: datetime,
+        reasons: dict[tuple[str, int, int], list[int]] | None = None,
+        refused: dict[tuple[str, int], str] | None = None,
     ) -> list[int]:
         """Plan one batch per target at once — (target_kind, target_id) → story ids —
         leaving out what the ledger already holds. Set-based: a handful of statements
-        whatever the number of targets. The caller holds a Transaction."""
+        whatever the number of targets. The caller holds a Transaction.
+
+        ``reasons``: (target_kind, target_id, story_id) → the ids of the subscriptions
+        that matched, recorded with the batch as they are now. ``refused``: targets whose
+        batch is recorded as refused with that reason instead of pending (a muted user):
+        the ledger keeps the stories, so they are never sent later either. Returns the
+        ids of the batches to send (the pending ones)."""
+        refused = refused or {}
         story_ids = sorted({s for ids in plans.values() for s in ids})
         done: set[tuple[str, int, int]] = set()
         for start in range(0, len(story_ids), 500):
@@ -94,27 +103,42 @@ class DeliveryRepository:
             next_id = (await cur.fetchone())[0] + 1
         batches: list[tuple] = []
         ledger: list[tuple] = []
+        why: list[tuple[int, int, int]] = []
         for (target_kind, target_id), ids in sorted(plans.items()):
             fresh = [s for s in dict.fromkeys(ids) if (target_kind, target_id, s) not in done]
             if not fresh:
                 continue
-            batches.append((next_id, purpose, target_kind, target_id, to_db(now)))
+            reason = refused.get((target_kind, target_id))
+            batches.append((next_id, purpose, target_kind, target_id, to_db(now),
+                            "pending" if reason is None else "refused", reason))
             ledger.extend(
                 (purpose, target_kind, target_id, story_id, next_id, position)
                 for position, story_id in enumerate(fresh)
             )
+            if reasons:
+                why.extend(
+                    (next_id, story_id, subscription_id)
+                    for story_id in fresh
+                    for subscription_id in reasons.get((target_kind, target_id, story_id), ())
+                )
             next_id += 1
         await self._db.executemany(
-            "INSERT INTO delivery_batches (id, purpose, target_kind, target_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO delivery_batches (id, purpose, target_kind, target_id, created_at,"
+            " status, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)",
             batches,
+        )
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO alert_reasons (batch_id, story_id, subscription_id, kind,"
+            " display, alias) SELECT ?, ?, id, kind, display, alias FROM subscriptions"
+            " WHERE id = ?",
+            why,
         )
         await self._db.executemany(
             "INSERT INTO deliveries (purpose, target_kind, target_id, story_id, batch_id,"
             " position) VALUES (?, ?, ?, ?, ?, ?)",
             ledger,
         )
-        return [row[0] for row in batches]
+        return [row[0] for row in batches if row[5] == "pending"]
 
     async def pending(
         self, *, now: datetime, purpose: str | None = None, limit: int = 10_000
@@ -165,6 +189,19 @@ class DeliveryRepository:
                 for batch_id, story_id in await cur.fetchall():
                     batches[batch_id].story_ids.append(story_id)
         return list(batches.values())
+
+    async def reasons(self, batch_id: int) -> dict[int, list[MatchReason]]:
+        """story id -> the subscriptions that matched it in this batch, in id order."""
+        found: dict[int, list[MatchReason]] = {}
+        async with self._db.execute(
+            "SELECT story_id, subscription_id, kind, display, alias FROM alert_reasons"
+            " WHERE batch_id = ? ORDER BY story_id, subscription_id",
+            (batch_id,),
+        ) as cur:
+            for story_id, subscription_id, kind, display, alias in await cur.fetchall():
+                found.setdefault(story_id, []).append(
+                    MatchReason(subscription_id, kind, display, alias))
+        return found
 
     async def mark_sent(self, batch_id: int, *, message_id: int | None, now: datetime) -> None:
         await execute_write(self._db,

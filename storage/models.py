@@ -161,6 +161,7 @@ class Feed:
     disabled: bool
     added_by: int | None
     notify_channel_id: int | None
+    one_off: bool = False  # kept only for a one-off poll's validators; never polled
 
 
 @dataclass(slots=True)
@@ -174,6 +175,17 @@ class Subscription:
     value: str
     display: str
     created_at: datetime
+    alias: str | None = None  # the name the owner typed, when it differs from display
+
+
+@dataclass(slots=True)
+class MatchReason:
+    """Why a story reached a target: one subscription that matched it, as it was then."""
+
+    subscription_id: int
+    kind: str
+    display: str
+    alias: str | None = None
 
 
 @dataclass(slots=True)

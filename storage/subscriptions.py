@@ -31,12 +31,15 @@ class SubscriptionRepository:
         value: str,
         display: str,
         now: datetime,
+        alias: str | None = None,
     ) -> tuple[Subscription, bool]:
-        """Returns (subscription, created); an identical one is returned as it is."""
+        """Returns (subscription, created); an identical one is returned as it is.
+        ``alias``: the name the owner typed, when it differs from ``display``."""
         cur = await execute_write(self._db,
             "INSERT OR IGNORE INTO subscriptions (guild_id, owner_id, target_kind, target_id,"
-            " kind, value, display, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, owner_id, target_kind, target_id, kind, value, display, to_db(now)),
+            " kind, value, display, created_at, alias) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, owner_id, target_kind, target_id, kind, value, display, to_db(now),
+             alias),
         )
         async with self._db.execute(
             "SELECT * FROM subscriptions WHERE target_kind = ? AND target_id = ? AND kind = ?"
@@ -55,6 +58,44 @@ class SubscriptionRepository:
             (owner_id, kind, value, guild_id if guild_id is not None else -1),
         )
         return cur.rowcount
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        async with self._db.execute(
+            "SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _subscription(row) if row else None
+
+    async def remove_own(self, subscription_id: int, *, owner_id: int) -> bool:
+        """Remove one subscription if ``owner_id`` owns it; returns whether it was removed."""
+        cur = await execute_write(self._db,
+            "DELETE FROM subscriptions WHERE id = ? AND owner_id = ?",
+            (subscription_id, owner_id),
+        )
+        return cur.rowcount == 1
+
+    async def mute(self, user_id: int, *, until: datetime) -> None:
+        """Hold back the user's DM alerts until ``until`` (a later mute replaces it)."""
+        await execute_write(self._db,
+            "INSERT INTO alert_mutes (user_id, until) VALUES (?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET until = excluded.until",
+            (user_id, to_db(until)),
+        )
+
+    async def muted_until(self, user_id: int) -> datetime | None:
+        async with self._db.execute(
+            "SELECT until FROM alert_mutes WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return from_db(row[0]) if row else None
+
+    async def muted(self, *, now: datetime) -> dict[int, datetime]:
+        """user id -> muted until, for every mute still running at ``now`` (few rows:
+        the table holds one per user who ever muted; expired ones are skipped)."""
+        async with self._db.execute(
+            "SELECT user_id, until FROM alert_mutes WHERE until > ?", (to_db(now),)
+        ) as cur:
+            return {row[0]: from_db(row[1]) for row in await cur.fetchall()}
 
     async def for_owner(self, owner_id: int, *, guild_id: int | None = None) -> list[Subscription]:
         """A user's subscriptions: their DM ones, plus channel ones made in ``guild_id``."""
@@ -82,27 +123,36 @@ class SubscriptionRepository:
         ) as cur:
             return [_subscription(row) for row in await cur.fetchall()]
 
-    async def matches(self, first_id: int, last_id: int) -> list[tuple[str, int, int]]:
-        """(target_kind, target_id, story_id) for every subscription that matches an article
-        with first_id <= id <= last_id. Each branch is an indexed lookup."""
+    async def matches(
+        self, first_id: int, last_id: int, *, published_since: datetime | None = None
+    ) -> list[tuple[str, int, int, int]]:
+        """(target_kind, target_id, story_id, subscription_id) for every subscription that
+        matches an article with first_id <= id <= last_id, stored no earlier than the
+        subscription was made and (with ``published_since``) published since then —
+        an undated article counts as published when fetched. Each branch is an indexed
+        lookup; the date tests filter rows the joins already read."""
         db = self._db
-        found: set[tuple[str, int, int]] = set()
+        since = to_db(published_since) or ""  # "": every date
+        found: set[tuple[str, int, int, int]] = set()
         async with db.execute(
-            "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
+            "SELECT DISTINCT s.target_kind, s.target_id, a.story_id, s.id"
             " FROM articles a JOIN article_tags t ON t.article_id = a.id"
             " JOIN subscriptions s ON s.kind = t.kind AND s.value = t.value"
-            " WHERE a.id BETWEEN ? AND ? AND a.scope_guild IN (0, s.guild_id)",
-            (first_id, last_id),
+            " WHERE a.id BETWEEN ? AND ? AND a.scope_guild IN (0, s.guild_id)"
+            # t.at is the article's coalesce(published_at, fetched_at)
+            " AND t.at >= ? AND a.fetched_at >= s.created_at",
+            (first_id, last_id, since),
         ) as cur:
             found.update(tuple(row) for row in await cur.fetchall())
         async with db.execute(
-            "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
+            "SELECT DISTINCT s.target_kind, s.target_id, a.story_id, s.id"
             # CROSS JOIN keeps the new articles as the outer loop: a few new
             # articles against many subscriptions, each probed by its index.
             " FROM articles a CROSS JOIN subscriptions s ON s.kind = 'source'"
             " AND s.value = lower(a.source) WHERE a.id BETWEEN ? AND ?"
-            " AND a.scope_guild IN (0, s.guild_id)",
-            (first_id, last_id),
+            " AND a.scope_guild IN (0, s.guild_id)"
+            " AND coalesce(a.published_at, a.fetched_at) >= ? AND a.fetched_at >= s.created_at",
+            (first_id, last_id, since),
         ) as cur:
             found.update(tuple(row) for row in await cur.fetchall())
         async with db.execute(
@@ -114,12 +164,14 @@ class SubscriptionRepository:
             if match is None:
                 continue
             async with db.execute(
-                "SELECT DISTINCT s.target_kind, s.target_id, a.story_id"
+                "SELECT DISTINCT s.target_kind, s.target_id, a.story_id, s.id"
                 " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
                 " JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
                 " WHERE articles_fts MATCH ? AND f.rowid BETWEEN ? AND ?"
-                " AND a.scope_guild IN (0, s.guild_id)",
-                (keyword, match, first_id, last_id),
+                " AND a.scope_guild IN (0, s.guild_id)"
+                " AND coalesce(a.published_at, a.fetched_at) >= ?"
+                " AND a.fetched_at >= s.created_at",
+                (keyword, match, first_id, last_id, since),
             ) as cur:
                 found.update(tuple(row) for row in await cur.fetchall())
         return sorted(found)
@@ -136,4 +188,5 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
         value=row["value"],
         display=row["display"],
         created_at=from_db(row["created_at"]),
+        alias=row["alias"],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.intel.cves import find_cves
 from bot.intel.vendors import canonical_vendor
@@ -16,6 +16,7 @@ from storage.store import Store
 
 KINDS = ("actor", "cve", "vendor", "keyword", "source")
 MAX_VALUE = 100
+MUTE_HOURS = 24  # an alert's "Mute alerts for 24 h" button
 
 
 @dataclass(slots=True)
@@ -88,6 +89,8 @@ class SubscriptionService:
                 f"You already have {self._max} subscriptions, the most allowed; "
                 "remove one with `/unsubscribe` first."
             )
+        typed = " ".join(value.split())
+        alias = typed if typed.lower() != display.lower() else None
         subscription, created = await self._store.subscriptions.add(
             guild_id=guild_id,
             owner_id=caller.user_id,
@@ -97,10 +100,33 @@ class SubscriptionService:
             value=stored,
             display=display,
             now=self._clock(),
+            alias=alias,
         )
-        typed = " ".join(value.split())
-        alias = typed if typed.lower() != display.lower() else None
         return Subscribed(subscription, created, alias)
+
+    async def unsubscribe_by_id(self, caller: Caller, subscription_id: int) -> Subscription:
+        """Remove one subscription by id (an alert's Unsubscribe button), only for its
+        owner. Returns what was removed; anyone else gets a UserError and nothing changes."""
+        subscription = await self._store.subscriptions.get(subscription_id)
+        if subscription is None:
+            raise UserError("That subscription is already gone; see `/subscriptions` "
+                            "for what you follow.")
+        if subscription.owner_id != caller.user_id:
+            raise UserError("That subscription belongs to someone else: only they can "
+                            "remove it.")
+        if not await self._store.subscriptions.remove_own(subscription_id,
+                                                          owner_id=caller.user_id):
+            raise UserError("That subscription is already gone.")
+        return subscription
+
+    async def mute(self, caller: Caller, user_id: int, *, hours: float = MUTE_HOURS) -> datetime:
+        """Mute ``user_id``'s DM alerts for ``hours`` (an alert's Mute button); only that
+        user may. Returns when the mute ends."""
+        if caller.user_id != user_id:
+            raise UserError("Those alerts are someone else's: only they can mute them.")
+        until = self._clock() + timedelta(hours=hours)
+        await self._store.subscriptions.mute(user_id, until=until)
+        return until
 
     async def unsubscribe(self, caller: Caller, kind: str, value: str) -> int:
         kind = kind.strip().lower()
