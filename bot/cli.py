@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from bot.config import ConfigError, Settings
 from bot.intel.catalogue import OverridesError
 from bot.jsonout import actor_lookup, dumps, search_hits
-from bot.render.text import actor_text, briefing_text, search_text
+from bot.render.text import actor_text, briefing_text, printable, search_text
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.shell import Shell, summary
@@ -110,7 +110,8 @@ async def cmd_ingest(args, settings: Settings) -> int:
                     report = await services.ingest.poll(
                         operator_urls=settings.feed_urls(), progress=update
                     )
-            print(dumps(report.as_dict()) if args.json else summary(report), flush=True)
+            print(printable(dumps(report.as_dict()) if args.json else summary(report)),
+                  flush=True)
             if args.once:
                 return 0
             await asyncio.sleep(settings.poll_interval)
@@ -122,7 +123,7 @@ async def cmd_import(args, settings: Settings) -> int:
     async def action(services: Services) -> int:
         with progress_bar("Importing", sys.stderr.isatty() and not args.json) as update:
             report = await services.ingest.import_files(args.paths, progress=update)
-        print(dumps(report.as_dict()) if args.json else summary(report))
+        print(printable(dumps(report.as_dict()) if args.json else summary(report)))
         return 1 if report.failed and not report.added and not report.duplicates else 0
 
     return await _with_services(settings, action)
@@ -136,7 +137,7 @@ async def cmd_briefing(args, settings: Settings) -> int:
 
     async def action(services: Services) -> int:
         briefing = await services.briefings.build(services.clock() - period)
-        print(dumps(briefing.as_dict()) if args.json else briefing_text(briefing))
+        print(printable(dumps(briefing.as_dict()) if args.json else briefing_text(briefing)))
         return 0
 
     return await _with_services(settings, action)
@@ -145,7 +146,7 @@ async def cmd_briefing(args, settings: Settings) -> int:
 async def cmd_actor(args, settings: Settings) -> int:
     async def action(services: Services) -> int:
         lookup = await services.actors.lookup(" ".join(args.name))
-        print(dumps(actor_lookup(lookup)) if args.json else actor_text(lookup))
+        print(printable(dumps(actor_lookup(lookup)) if args.json else actor_text(lookup)))
         return 0 if lookup.profile else 1
 
     return await _with_services(settings, action)
@@ -156,7 +157,8 @@ async def cmd_search(args, settings: Settings) -> int:
 
     async def action(services: Services) -> int:
         hits = await services.search.search(query, limit=args.limit)
-        print(dumps(search_hits(query, hits)) if args.json else search_text(query, hits))
+        print(printable(dumps(search_hits(query, hits)) if args.json
+                        else search_text(query, hits)))
         return 0
 
     return await _with_services(settings, action)
@@ -214,12 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(COMMANDS[args.command](args, settings))
     except UserError as exc:
-        print(f"secbrief: {exc}", file=sys.stderr)
+        print(printable(f"secbrief: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except (ConfigError, OverridesError, OverrideConflict) as exc:
-        print(f"secbrief: {exc}", file=sys.stderr)
+        print(printable(f"secbrief: {exc}"), file=sys.stderr)
         return 2
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.render.text import actor_text, briefing_text, search_text
+from bot.render.text import actor_text, briefing_text, printable, search_text
 from bot.services.caller import Caller
 from bot.services.container import Services
 from bot.services.errors import UserError
@@ -182,7 +182,7 @@ class Shell:
             if output is None:
                 break
             if output:
-                print(output, file=stdout, flush=True)
+                print(printable(output), file=stdout, flush=True)
 
 
 def summary(report) -> str:

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.render.chart import weekly_chart
 from bot.render.embeds import actor_embed, lookup_message, stories_page_embed
+from bot.render.sanitise import label
 from cogs._common import NO_MENTIONS, send_ephemeral
 
 PAGE = 5
@@ -96,7 +97,7 @@ class ActorCog(commands.Cog):
         rows = await self.service.autocomplete(current)
         return [
             app_commands.Choice(
-                name=(alias if alias == canonical else f"{alias} → {canonical}")[:100],
+                name=label(alias if alias == canonical else f"{alias} → {canonical}", 100),
                 value=alias[:100],
             )
             for alias, canonical in rows[:25]

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.render.embeds import pack, story_embed
+from bot.render.sanitise import discord_text, fit_lines, label
 from bot.services.schedules import zone_suggestions
 from cogs._common import NO_MENTIONS, caller_of, send_ephemeral
 
@@ -62,15 +63,15 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
         await self.bot.reschedule(channel.id)
         await send_ephemeral(
             interaction,
-            f"{channel.mention} gets the daily briefing at {schedule.local_time} "
-            f"({schedule.timezone}).",
+            f"{channel.mention} gets the daily briefing at {discord_text(schedule.local_time, 10)} "
+            f"({discord_text(schedule.timezone, 64)}).",
         )
 
     @schedule.autocomplete("timezone")
     async def timezone_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=z, value=z) for z in zone_suggestions(current)]
+        return [app_commands.Choice(name=label(z, 100), value=z) for z in zone_suggestions(current)]
 
     @app_commands.command(name="off", description="Stop a channel's daily briefing")
     @app_commands.describe(channel="The channel whose briefing to stop")
@@ -87,13 +88,14 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
             return
         lines = []
         for s in schedules:
-            line = f"• <#{s.channel_id}> at {s.local_time} ({s.timezone})"
+            line = (f"• <#{s.channel_id}> at {discord_text(s.local_time, 10)} "
+                    f"({discord_text(s.timezone, 64)})")
             if s.paused:
-                line += f" — paused: {s.paused_reason}"
+                line += f" — paused: {discord_text(s.paused_reason, 300)}"
             elif s.last_sent_at:
                 line += f" — last sent {discord.utils.format_dt(s.last_sent_at, 'R')}"
             lines.append(line)
-        await send_ephemeral(interaction, "\n".join(lines)[:1900])
+        await send_ephemeral(interaction, fit_lines(lines, 1900))
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render.embeds import safe
+from bot.render.sanitise import discord_text, fit_lines, label, url_text
 from cogs._common import caller_of, send_ephemeral
 
 
@@ -33,14 +33,16 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
         feed = await self.service.add(
             caller_of(interaction), url, notify_channel_id=interaction.channel_id
         )
-        await send_ephemeral(interaction, f"Added <{feed.url}>; it is polled on the next round.")
+        await send_ephemeral(
+            interaction, f"Added {url_text(feed.url)}; it is polled on the next round."
+        )
 
     @app_commands.command(name="remove", description="Remove one of this server's feeds")
     @app_commands.describe(url="The feed's URL, as `/feeds list` shows it")
     async def remove(self, interaction: discord.Interaction,
                      url: app_commands.Range[str, 1, 2000]) -> None:
         await self.service.remove(caller_of(interaction), url)
-        await send_ephemeral(interaction, f"Removed <{url.strip()}>.")
+        await send_ephemeral(interaction, f"Removed {url_text(url.strip())}.")
 
     @remove.autocomplete("url")
     async def remove_autocomplete(
@@ -48,7 +50,7 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
     ) -> list[app_commands.Choice[str]]:
         feeds = await self.service.list(caller_of(interaction))
         return [
-            app_commands.Choice(name=f.url[:100], value=f.url)
+            app_commands.Choice(name=label(f.url, 100), value=f.url)
             for f in feeds if current.lower() in f.url.lower() and len(f.url) <= 100
         ][:25]
 
@@ -58,8 +60,8 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
         if not feeds:
             await send_ephemeral(interaction, "This server has no feeds of its own yet.")
             return
-        lines = [f"• <{f.url}>" + (" (disabled)" if f.disabled else "") for f in feeds]
-        await send_ephemeral(interaction, "\n".join(lines)[:1900])
+        lines = [f"• {url_text(f.url)}" + (" (disabled)" if f.disabled else "") for f in feeds]
+        await send_ephemeral(interaction, fit_lines(lines, 1900))
 
     @app_commands.command(name="status", description="Poll status of this server's feeds")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -73,8 +75,9 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
             state = "disabled" if f.disabled else ("failing" if f.failures else "ok")
             value = f"{state}; last success {ok}; failures {f.failures}"
             if f.last_error:
-                value += f"\nlast error: {safe(f.last_error, 600)}"
-            embed.add_field(name=safe(f.title or f.url, 250), value=value[:1024], inline=False)
+                value += f"\nlast error: {discord_text(f.last_error, 600)}"
+            embed.add_field(name=discord_text(f.title or f.url, 250) or "feed", value=value,
+                            inline=False)
         await send_ephemeral(interaction, embed=embed)
 
 

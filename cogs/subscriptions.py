@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.render.embeds import safe
+from bot.render.sanitise import discord_text, fit_lines, label
 from cogs._common import caller_of, send_ephemeral
 
 Kind = Literal["actor", "cve", "vendor", "keyword", "source"]
@@ -42,10 +42,11 @@ class SubscriptionCog(commands.Cog):
             caller_of(interaction), kind, value, channel_id=channel.id if channel else None
         )
         sub = result.subscription
-        via = f" (“{safe(result.resolved_from, 100)}” is an alias)" if result.resolved_from else ""
+        via = (f" (“{discord_text(result.resolved_from, 100)}” is an alias)"
+               if result.resolved_from else "")
         where = f"in {channel.mention}" if channel else "by DM"
         state = "You now follow" if result.created else "You already follow"
-        name = safe(sub.display, 100)
+        name = discord_text(sub.display, 100)
         await send_ephemeral(
             interaction, f"{state} {sub.kind} **{name}**{via}; alerts arrive {where}."
         )
@@ -58,7 +59,7 @@ class SubscriptionCog(commands.Cog):
         removed = await self.service.unsubscribe(caller_of(interaction), kind, value)
         plural = "subscription" if removed == 1 else "subscriptions"
         await send_ephemeral(
-            interaction, f"Removed {removed} {plural} to {kind} **{safe(value, 100)}**."
+            interaction, f"Removed {removed} {plural} to {kind} **{discord_text(value, 100)}**."
         )
 
     @unsubscribe.autocomplete("value")
@@ -66,7 +67,8 @@ class SubscriptionCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         rows = await self.service.autocomplete_own(caller_of(interaction), current)
-        return [app_commands.Choice(name=label[:100], value=value[:100]) for label, value in rows]
+        return [app_commands.Choice(name=label(text, 100) or "?", value=value[:100])
+                for text, value in rows]
 
     @app_commands.command(name="subscriptions", description="List what you follow")
     async def subscriptions(self, interaction: discord.Interaction) -> None:
@@ -75,22 +77,11 @@ class SubscriptionCog(commands.Cog):
             await send_ephemeral(interaction, "You follow nothing yet; try `/subscribe`.")
             return
         lines = [
-            f"• {s.kind}: **{safe(s.display, 100)}** → "
+            f"• {s.kind}: **{discord_text(s.display, 100)}** → "
             + (f"<#{s.target_id}>" if s.target_kind == "channel" else "DM")
             for s in subs
         ]
-        await send_ephemeral(interaction, safe_join(lines))
-
-
-def safe_join(lines: list[str], limit: int = 1900) -> str:
-    out, size = [], 0
-    for line in lines:
-        if size + len(line) + 1 > limit:
-            out.append(f"… and {len(lines) - len(out)} more")
-            break
-        out.append(line)
-        size += len(line) + 1
-    return "\n".join(out)
+        await send_ephemeral(interaction, fit_lines(lines, 1900))
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -8,7 +8,7 @@ per worker by ``init_worker``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -71,8 +71,26 @@ def first_paragraph(text: str) -> str:
     return text.strip()[:500]
 
 
+def scrubbed(raw: RawArticle) -> RawArticle:
+    """The raw article with terminal escapes, control characters and invisible
+    characters removed from every text field (page HTML is extracted, then cleaned).
+
+    This is the one place where feed, page and imported text becomes storable, so
+    ingest and import alike store none of them."""
+    changes: dict[str, object] = {}
+    for spec in fields(raw):
+        value = getattr(raw, spec.name)
+        if isinstance(value, str):
+            changes[spec.name] = strip_invisible(value)
+        elif isinstance(value, list):
+            changes[spec.name] = [strip_invisible(v) if isinstance(v, str) else v
+                                  for v in value]
+    return replace(raw, **changes)
+
+
 def analyse(raw: RawArticle, tagger: Tagger | None = None) -> NewArticle:
     tagger = tagger or _tagger
+    raw = scrubbed(raw)
     title = plain_text(raw.title) or "(untitled)"
     text = body_text(raw)
     lead = strip_invisible(raw.lead) or first_paragraph(text)

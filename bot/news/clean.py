@@ -4,7 +4,8 @@
 - `strip_debris`: drops page-chrome lines an extractor lets through ("Listen to this
   Post", image credits, share buttons, cookie banners, newsletter prompts…).
 - `strip_invisible`: zero-width and bidi control characters (used to hide or reorder
-  text, or to dodge keyword and mention filters).
+  text, or to dodge keyword and mention filters), and, through `strip_controls`,
+  terminal escape sequences and C0/C1 control characters (tab and newline kept).
 - `plain_text`: one-line plain text for titles and names.
 """
 
@@ -74,9 +75,31 @@ _LINE_MARK = "\x00L"
 _MARK_RUN_RE = re.compile(r"(?:[ \t]*\x00[PL])+[ \t]*")
 
 
+# Terminal escape sequences: OSC/DCS/SOS/PM/APC strings up to their terminator (BEL or
+# ST), CSI sequences, then any other escape (ESC, optional intermediates, a final byte),
+# in their 7-bit (ESC-prefixed) and 8-bit (C1) forms. What is left of a broken
+# sequence (a lone ESC, an unterminated OSC's introducer) goes with the control
+# characters: C0 except tab and newline, DEL, and C1.
+_ESCAPE_RE = re.compile(
+    r"(?:\x1b[\]P^_X]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]{0,4096}?(?:\x07|\x1b\\|\x9c)"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|\x1b[ -/]*[0-~]"
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_BREAKS_RE = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def strip_controls(text: str) -> str:
+    """Remove terminal escape sequences and control characters, keeping tab and
+    newline (carriage returns and other line or page breaks become newlines)."""
+    text = _BREAKS_RE.sub("\n", text)
+    return _CONTROL_RE.sub("", _ESCAPE_RE.sub("", text))
+
+
 def strip_invisible(text: str) -> str:
-    """Remove zero-width, soft-hyphen and bidi control characters."""
-    return _INVISIBLE_RE.sub("", text)
+    """Remove terminal escapes and control characters (tab and newline kept), and
+    zero-width, soft-hyphen and bidi control characters."""
+    return _INVISIBLE_RE.sub("", strip_controls(text))
 
 
 def _normalise_lines(text: str) -> str:

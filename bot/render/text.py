@@ -1,13 +1,40 @@
-"""Plain-text rendering for the terminal shell and the CLI."""
+"""Plain-text rendering for the terminal shell and the CLI.
+
+Everything these functions return, and everything the shell and the CLI print, goes
+through ``printable``: stored data from older versions or input echoed back may carry
+terminal escapes (``ESC[2J`` clears the screen, ``ESC]0;…BEL`` retitles the window),
+and a terminal must never receive them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec
+
+from bot.news.clean import strip_invisible
 from bot.render.common import MAX_POINTS, byline, day, listing, plural, scheme_name, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
 from storage.models import SearchHit
 
+P = ParamSpec("P")
 
+
+def printable(text: str) -> str:
+    """``text`` without terminal escape sequences, C0/C1 control characters (tab and
+    newline kept), zero-width or bidi characters: safe to write to a terminal."""
+    return strip_invisible(text)
+
+
+def _printed(render: Callable[P, str]) -> Callable[P, str]:
+    @wraps(render)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        return printable(render(*args, **kwargs))
+
+    return wrapper
+
+
+@_printed
 def story_text(item: BriefingItem) -> str:
     lines = [item.title]
     if item.url:
@@ -20,6 +47,7 @@ def story_text(item: BriefingItem) -> str:
     return "\n".join(lines)
 
 
+@_printed
 def briefing_text(briefing: Briefing) -> str:
     if not briefing.items:
         return (
@@ -31,6 +59,7 @@ def briefing_text(briefing: Briefing) -> str:
     return "\n\n".join([header, *(story_text(item) for item in briefing.items)])
 
 
+@_printed
 def actor_text(lookup: ActorLookup) -> str:
     if lookup.profile:
         return profile_text(lookup.profile)
@@ -51,6 +80,7 @@ def actor_text(lookup: ActorLookup) -> str:
     return "\n".join(lines)
 
 
+@_printed
 def profile_text(profile: ActorProfile) -> str:
     actor = profile.actor
     lines = [f"{actor.name}" + (f" ({actor.country})" if actor.country else "")]
@@ -76,6 +106,7 @@ def profile_text(profile: ActorProfile) -> str:
     return "\n".join(lines)
 
 
+@_printed
 def search_text(query: str, hits: list[SearchHit]) -> str:
     if not hits:
         return f"Nothing in the store matches “{query}”."
