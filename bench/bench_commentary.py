@@ -34,7 +34,7 @@ NOW = datetime(2025, 6, 20, 18, 0, tzinfo=UTC)
 # something earlier stories did not name.
 WHATS_NEW = re.compile(
     r"first time|for the first time|no other story|not named before|new since|"
-    r"earlier stories did not|adds? (?:no )?new|first .* in the store",
+    r"nothing here that|first .* (?:in the store|since)",
     re.I,
 )
 
@@ -55,18 +55,25 @@ async def run(examples: int) -> None:
             paths = sorted(FIXTURES.glob("*.md"), key=_date_of)
             report = await services.ingest.import_files(paths)
             briefing = await services.briefings.build(NOW - timedelta(days=15))
+            ids = [i.story_id for i in briefing.items]
+            stories = await services.store.articles.get_stories(ids)
     items = briefing.items
-    all_sentences = [s for item in items for s in sentences_of(item.why_it_matters)]
-    distinct = len({s.casefold() for s in all_sentences})
+    print(f"articles imported: {report.added}, stories in the briefing: {len(items)}")
+    for label, commentaries in (
+        ("stored per story", [s.commentary for s in stories]),
+        ("shown in the briefing", [i.why_it_matters for i in items]),
+    ):
+        all_sentences = [s for lines in commentaries for s in sentences_of(lines)]
+        distinct = len({" ".join(s.casefold().split()) for s in all_sentences})
+        print(f"{label}: sentences {len(all_sentences)}, distinct {distinct}, "
+              f"distinct-sentence ratio {distinct / max(1, len(all_sentences)):.2f}")
     with_new = sum(
         1 for item in items if any(WHATS_NEW.search(s) for s in item.why_it_matters)
     )
-    print(f"articles imported: {report.added}, stories in the briefing: {len(items)}")
-    print(f"sentences: {len(all_sentences)}, distinct: {distinct}, "
-          f"distinct-sentence ratio: {distinct / max(1, len(all_sentences)):.2f}")
     print(f"items with a what's-new clause: {with_new}/{len(items)} "
           f"({with_new / max(1, len(items)):.0%})")
-    print(f"mean sentences per item: {len(all_sentences) / max(1, len(items)):.1f}")
+    shown = sum(len(sentences_of(i.why_it_matters)) for i in items)
+    print(f"mean sentences per item shown: {shown / max(1, len(items)):.1f}")
     for item in items[:examples]:
         print(f"\n# {item.title}")
         for line in item.why_it_matters:

@@ -1,39 +1,89 @@
 """Grounded commentary: "why it matters" sentences built only from stored facts.
 
-Every sentence is assembled from a field of ``StoryFacts``; nothing is inferred. The
-services gather the facts (from the store and the actor catalogue) and call
-``grounded_commentary``; an optional LLM may rephrase the same facts (see llm.py).
+Every clause comes from a field of ``StoryFacts``; nothing is inferred. The services
+gather the facts (from the store, the stories' own text and the actor catalogue) and
+call ``grounded_commentary``; an optional LLM may rephrase the same facts (see llm.py).
+
+What a reader needs to decide, in this order (at most four sentences):
+
+1. who the lead actor is: best-known names, country, motivation, catalogued targets,
+   and whether this story fits them;
+2. what is new against earlier stories on the same actor, CVE or vendor (a target,
+   malware, CVE, technique or exploitation status they did not name), or that it is the
+   first story in the store;
+3. the trend (this story's rank among the subject's stories of the last 7 days, against
+   the 7 days before) and how many outlets report it;
+4. exploitation and patch status as the text states it, per CVE (``CveFact`` is the seam
+   where KEV and EPSS join).
+
+A briefing shows each sentence once: ``distinct_across`` drops a sentence an earlier
+item already carried (the "who" sentence of an actor with several stories, typically).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+
+from bot.intel.geo import country_label
+from bot.intel.sentences import split_sentences
 
 
 @dataclass(slots=True)
 class ActorFact:
     name: str
-    country: str | None = None
-    aliases: list[str] = field(default_factory=list)
-    summary: str = ""  # first sentence of the catalogue description
-    stories_30d: int = 0  # other stories naming the actor in the last 30 days
-    previous_title: str | None = None
-    previous_source: str | None = None
-    previous_date: datetime | None = None
+    country: str | None = None  # ISO alpha-2 from the catalogue
+    best_names: list[str] = field(default_factory=list)  # other names people use, best first
+    kind: str | None = None  # "apt" | "ransomware" | … (catalogue profile)
+    motivation: list[str] = field(default_factory=list)  # "espionage", "financial", …
+    sectors: list[str] = field(default_factory=list)  # catalogued target sectors
+    targets: list[str] = field(default_factory=list)  # catalogued target countries (names)
+    fits: list[str] = field(default_factory=list)  # this story's targets it already lists
+    outside: list[str] = field(default_factory=list)  # this story's targets it does not
 
 
 @dataclass(slots=True)
 class CveFact:
+    """One CVE of the story. The text's own statements now; the vulnerability-context
+    issue adds KEV and EPSS fields here and a clause in ``_cve_sentence``."""
+
     cve: str
-    earlier_stories: int = 0
+    earlier_stories: int = 0  # other stories that named it before this one
+    exploited: bool = False  # the text says it is exploited in the wild
+    not_exploited: bool = False  # the text says no exploitation is known
+    patched: bool = False  # the text says a fix is out
+    fixed_in: list[str] = field(default_factory=list)  # versions the text names as fixed
+    no_patch: bool = False  # the text says there is no fix yet
 
 
 @dataclass(slots=True)
-class RelatedFact:
-    title: str
-    source: str
-    date: datetime | None
+class NewFact:
+    """What this story adds to the earlier stories on its subject."""
+
+    subject: str  # "APT29", "CVE-2025-1234", "Ivanti"
+    kind: str  # actor | cve | vendor
+    earlier: int = 0  # earlier stories compared (the newest few, within the window)
+    ever_before: bool = False  # any earlier story at all (beyond the window too)
+    latest_title: str | None = None
+    latest_source: str | None = None
+    latest_date: datetime | None = None
+    targets: list[str] = field(default_factory=list)  # sectors and countries not named before
+    malware: list[str] = field(default_factory=list)
+    cves: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)  # "exploitation in the wild", …
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.targets or self.malware or self.cves or self.techniques or self.status)
+
+
+@dataclass(slots=True)
+class TrendFact:
+    subject: str
+    rank: int  # this story's place among the subject's stories of the 7 days up to it
+    week_before: int  # the subject's stories in the 7 days before those
 
 
 @dataclass(slots=True)
@@ -43,14 +93,14 @@ class StoryFacts:
     actors: list[ActorFact] = field(default_factory=list)
     cves: list[CveFact] = field(default_factory=list)
     vendors: list[str] = field(default_factory=list)
-    related: list[RelatedFact] = field(default_factory=list)
+    new: NewFact | None = None
+    trend: TrendFact | None = None
+    key_points: list[str] = field(default_factory=list)  # for the LLM only
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        for actor in data["actors"]:
-            actor["previous_date"] = _iso(actor["previous_date"])
-        for related in data["related"]:
-            related["date"] = _iso(related["date"])
+        if data["new"]:
+            data["new"]["latest_date"] = _iso(self.new.latest_date if self.new else None)
         return data
 
 
@@ -59,68 +109,224 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _day(value: datetime | None) -> str:
-    return f"{value.day} {value:%b %Y}" if value else "undated"
+    return f"{value.day} {value:%b}" if value else "undated"
 
 
-def _join(names: list[str]) -> str:
+def _join(names: Sequence[str]) -> str:
+    names = list(names)
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _actor_sentence(actor: ActorFact) -> str:
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+# -- 1. who the actor is ------------------------------------------------------------------
+
+_MOTIVE_WORDS = {
+    "espionage": "espionage",
+    "financial": "financially motivated",
+    "destruction": "destructive",
+    "disruption": "disruptive",
+    "ideology": "hacktivist",
+    "influence": "influence-operations",
+}
+_KIND_NOUNS = {
+    "ransomware": "ransomware operation",
+    "psoa": "commercial spyware vendor",
+    "hacktivist": "hacktivist group",
+    "influence": "influence-operations group",
+    "cybercrime": "cybercrime group",
+}
+
+
+def _who_sentence(actor: ActorFact) -> str:
     label = actor.name
-    details = [d for d in (actor.country, _aka(actor.aliases)) if d]
-    if details:
-        label += f" ({'; '.join(details)})"
-    if actor.stories_30d:
-        plural = "story" if actor.stories_30d == 1 else "stories"
-        sentence = f"{label} appears in {actor.stories_30d} other {plural} in the last 30 days"
+    if actor.best_names:
+        label += f" ({_join(actor.best_names[:3])})"
+    noun = _KIND_NOUNS.get(actor.kind or "", "group")
+    motives = [_MOTIVE_WORDS[m] for m in actor.motivation if m in _MOTIVE_WORDS]
+    if noun != "group":  # "a financially motivated ransomware operation" says it twice
+        motives = [m for m in motives if m not in ("financially motivated", "hacktivist")]
+    country = country_label(actor.country)
+    words = [f"{country.removeprefix('the ')}-linked"] if country else []
+    words += [*motives[:2], noun]
+    if not country and not motives and noun == "group" and not actor.sectors:
+        sentence = f"{label} is a catalogued actor with no country attribution"
     else:
-        sentence = f"{label} appears in no other story in the last 30 days"
-    if actor.previous_title:
-        where = ", ".join(x for x in (actor.previous_source, _day(actor.previous_date)) if x)
-        sentence += f"; previously: \"{actor.previous_title}\" ({where})"
+        article = "an" if words[0][:1].lower() in "aeiou" else "a"
+        sentence = f"{label} is {article} {' '.join(words)}"
+    targets = _catalogued_targets(actor)
+    if targets:
+        sentence += f" known for targeting {targets}"
+    if actor.fits:
+        sentence += f"; this story fits its usual focus on {_join(actor.fits[:3])}"
+    elif actor.outside and (actor.sectors or actor.targets):
+        verb = "is" if len(actor.outside[:3]) == 1 else "are"
+        sentence += f"; {_join(actor.outside[:3])} {verb} not among its catalogued targets"
     return sentence + "."
 
 
-def _aka(aliases: list[str]) -> str:
-    return "a.k.a. " + ", ".join(aliases[:3]) if aliases else ""
+def _catalogued_targets(actor: ActorFact) -> str:
+    parts: list[str] = []
+    if actor.sectors:
+        sectors = [s.lower() if not s.isupper() else s for s in actor.sectors[:3]]
+        more = len(actor.sectors) - 3
+        parts.append(_join(sectors + ([f"{more} more sectors"] if more > 0 else [])))
+    if actor.targets:
+        if len(actor.targets) <= 3:
+            parts.append("in " + _join(actor.targets))
+        else:
+            parts.append(f"in {len(actor.targets)} countries")
+    if len(parts) == 2 and not actor.sectors:
+        return parts[1]
+    return " ".join(parts) if actor.sectors else (f"organisations {parts[0]}" if parts else "")
+
+
+# -- 2. what is new -------------------------------------------------------------------------
+
+
+def _story_word(kind: str, subject: str) -> str:
+    return f"{subject} story" if kind != "cve" else f"story on {subject}"
+
+
+def _new_sentence(new: NewFact) -> str:
+    subject = new.subject
+    if not new.earlier:
+        if new.ever_before and new.latest_title:
+            return (
+                f"First {_story_word(new.kind, subject)} since {_day(new.latest_date)}, "
+                f"when {new.latest_source or 'an outlet'} reported \"{new.latest_title}\"."
+            )
+        if new.kind == "cve":
+            return f"{subject} appears in the store for the first time."
+        return f"First {subject} story in the store."
+    if new.earlier == 1:
+        earlier = f"the earlier {_story_word(new.kind, subject)}"
+    else:
+        earlier = f"the {new.earlier} earlier stories on {subject}"
+    if not new.anything:
+        return (
+            f"Nothing here that {earlier} had not named; the latest was "
+            f"\"{new.latest_title}\" ({new.latest_source}, {_day(new.latest_date)})."
+        )
+    parts: list[str] = []
+    if new.status:
+        parts.append("reports of " + _join(new.status))
+    if new.targets:
+        role = "a target" if len(new.targets) == 1 else "targets"
+        parts.append(f"{_join(new.targets[:4])} as {role}")
+    if new.malware:
+        parts.append(f"the {_join(new.malware[:3])} malware")
+    if new.cves:
+        parts.append(_join(new.cves[:3]))
+    if new.techniques:
+        parts.append(_join(new.techniques[:2]))
+    return f"New since {earlier}: {'; '.join(parts)}."
+
+
+# -- 3. trend and outlets ------------------------------------------------------------------
+
+
+def _trend_sentence(trend: TrendFact | None, sources: list[str]) -> str | None:
+    outlets = (
+        f"reported by {len(sources)} sources ({_join(sources[:4])}"
+        f"{' and others' if len(sources) > 4 else ''})"
+        if len(sources) > 1 else ""
+    )
+    if trend is None or (trend.rank == 1 and trend.week_before == 0):
+        return f"{outlets[0].upper()}{outlets[1:]}." if outlets else None
+    subject = trend.subject
+    before = trend.week_before
+    if trend.rank == 1:
+        head = f"The only {subject} story in 7 days, after {before} the week before"
+    else:
+        if before == 0:
+            change = "after none the week before"
+        elif before < trend.rank:
+            change = f"up from {before} the week before"
+        elif before > trend.rank:
+            change = f"down from {before} the week before"
+        else:
+            change = f"level with the {before} of the week before"
+        head = f"{_ordinal(trend.rank)} {subject} story in 7 days, {change}"
+    return head + (f"; {outlets}" if outlets else "") + "."
+
+
+# -- 4. exploitation and patch status ------------------------------------------------------
+
+
+def _cve_sentence(cve: CveFact) -> str | None:
+    clauses: list[str] = []
+    if cve.exploited:
+        clauses.append("is exploited in the wild")
+    elif cve.not_exploited:
+        clauses.append("has no known exploitation")
+    if cve.fixed_in:
+        word = "version" if len(cve.fixed_in) == 1 else "versions"
+        clauses.append(f"is fixed in {word} {_join(cve.fixed_in[:3])}")
+    elif cve.patched:
+        clauses.append("has a patch out")
+    elif cve.no_patch:
+        clauses.append("has no patch yet")
+    if not clauses:
+        return None
+    name = cve.cve or "the flaw"
+    return f"Per the reports, {name} {_join(clauses)}."
+
+
+# -- assembling ------------------------------------------------------------------------------
 
 
 def grounded_commentary(facts: StoryFacts) -> list[str]:
-    """2–4 short sentences, each traceable to one field of ``facts``."""
+    """At most four short sentences, each traceable to fields of ``facts``."""
     sentences: list[str] = []
-    for actor in facts.actors[:2]:
-        sentences.append(_actor_sentence(actor))
-    if facts.actors and facts.actors[0].summary:
-        lead = facts.actors[0]
-        summary = lead.summary
-        if not summary.lower().startswith(lead.name.lower()):
-            summary = f"{lead.name}, per the catalogue: {summary}"
-        sentences.append(summary)
-    if facts.cves:
-        names = [c.cve for c in facts.cves[:4]]
-        more = f" and {len(facts.cves) - 4} more" if len(facts.cves) > 4 else ""
-        sentence = f"Names {_join(names)}{more}"
-        repeated = [c for c in facts.cves if c.earlier_stories]
-        if repeated:
-            first = repeated[0]
-            count = first.earlier_stories
-            plural = "story" if count == 1 else "stories"
-            sentence += f"; {first.cve} was already named in {count} earlier {plural}"
-        sentences.append(sentence + ".")
-    if len(facts.sources) > 1:
-        sentences.append(f"Reported by {len(facts.sources)} sources: {_join(facts.sources)}.")
-    if facts.related and len(sentences) < 4:
-        rel = facts.related[0]
-        sentences.append(f"Related: \"{rel.title}\" ({rel.source}, {_day(rel.date)}).")
+    if facts.actors:
+        sentences.append(_who_sentence(facts.actors[0]))
+    if facts.new is not None:
+        sentences.append(_new_sentence(facts.new))
+    trend = _trend_sentence(facts.trend, facts.sources)
+    if trend:
+        sentences.append(trend)
+    for cve in facts.cves:
+        status = _cve_sentence(cve)
+        if status and len(sentences) < 4:
+            sentences.append(status)
+            break
     if not sentences:
         vendor = f" It concerns {_join(facts.vendors[:3])}." if facts.vendors else ""
         source = _join(facts.sources) or "one source"
         sentences.append(f"Reported by {source}; it names no catalogued actor or CVE.{vendor}")
-    return _fit(sentences)
+    return [s.strip() for s in sentences[:4] if s.strip()]
 
 
-def _fit(sentences: list[str], limit: int = 4) -> list[str]:
-    return [s.strip() for s in sentences[:limit] if s.strip()]
+def _key(sentence: str) -> str:
+    return " ".join(sentence.casefold().split())
+
+
+def distinct_across(commentaries: Sequence[Sequence[str]]) -> list[list[str]]:
+    """The commentaries of a briefing's items, in order, with every sentence that an
+    earlier item (or the same item) already carried dropped. Each line may hold several
+    sentences (an LLM's); they are compared one by one."""
+    seen: set[str] = set()
+    out: list[list[str]] = []
+    for lines in commentaries:
+        kept_lines: list[str] = []
+        for line in lines:
+            kept = []
+            for sentence in split_sentences(line) or [line]:
+                key = _key(sentence)
+                if key and key not in seen:
+                    seen.add(key)
+                    kept.append(sentence)
+            if kept:
+                kept_lines.append(" ".join(kept))
+        out.append(kept_lines)
+    return out

@@ -20,7 +20,14 @@ log = logging.getLogger(__name__)
 SYSTEM_PROMPT = (
     "You write the 'why it matters' note of a security-news briefing. Use ONLY the facts "
     "in the JSON you are given; never add names, numbers, dates or claims that are not in "
-    "it. Write 2 to 4 plain sentences, no markdown, no preamble."
+    "it. The facts say who the actor is (actors: best-known names, country, motivation, "
+    "catalogued targets, and whether this story fits them), what is new against earlier "
+    "stories on the same subject (new: targets, malware, CVEs, techniques, status; "
+    "earlier = 0 means the first such story in the store), the 7-day trend (trend: this "
+    "story's rank and the week before's count), the outlets (sources), exploitation and "
+    "patch status as reported (cves) and the story's key points. 'draft' is a plain "
+    "version of the note: improve its wording, do not add to it. Lead with what is new. "
+    "Write 2 to 4 plain sentences, one per line, no markdown, no preamble."
 )
 
 
@@ -45,7 +52,9 @@ class LLMWriter:
         self._api_key = api_key
         self._timeout = timeout
 
-    async def write(self, facts: StoryFacts) -> list[str] | None:
+    async def write(self, facts: StoryFacts, *, draft: list[str] | None = None) -> list[str] | None:
+        """The model's note on ``facts`` (with the grounded ``draft`` to improve), or None
+        on any failure."""
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
@@ -55,7 +64,9 @@ class LLMWriter:
             "max_tokens": 300,
             "messages": [
                 {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": json.dumps(facts.as_dict(), ensure_ascii=False)},
+                {"role": "user", "content": json.dumps(
+                    {**facts.as_dict(), "draft": draft or []}, ensure_ascii=False
+                )},
             ],
         }
         try:

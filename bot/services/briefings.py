@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from bot.intel.commentary import StoryFacts, grounded_commentary
+from bot.intel.commentary import StoryFacts, distinct_across, grounded_commentary
 from storage.db import Transaction
 from storage.models import Schedule, Story
 from storage.store import Store
@@ -89,17 +89,29 @@ def item_for(story: Story) -> BriefingItem:
     )
 
 
+def with_distinct_commentary(items: list[BriefingItem]) -> list[BriefingItem]:
+    """No "why it matters" sentence twice in one briefing: an item drops a sentence an
+    earlier item already showed (commentary is written per story, so four stories on one
+    actor would each introduce it)."""
+    kept = distinct_across([item.why_it_matters for item in items])
+    for item, why in zip(items, kept, strict=True):
+        item.why_it_matters = why
+    return items
+
+
 class BriefingService:
     def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._clock = clock
 
     async def items(
-        self, story_ids: Sequence[int], *, guild_id: int | None = None
+        self, story_ids: Sequence[int], *, guild_id: int | None = None, distinct: bool = True
     ) -> list[BriefingItem]:
-        """Items for these stories, in the order given (None: every article visible)."""
+        """Items for these stories, in the order given (None: every article visible),
+        each commentary sentence shown once unless ``distinct`` is False."""
         stories = await self._store.articles.get_stories(story_ids, guild_id=guild_id)
-        return [item_for(s) for s in stories]
+        items = [item_for(s) for s in stories]
+        return with_distinct_commentary(items) if distinct else items
 
     async def plan_scheduled(self, schedule: Schedule) -> int | None:
         """Record the scheduled briefing for a channel: every story since its previous
@@ -124,7 +136,9 @@ class BriefingService:
         public stories and its own feeds'; None (the operator) sees everything."""
         articles = self._store.articles
         story_ids = await articles.story_ids_since(since, limit=limit, guild_id=guild_id)
-        items = await self.items(story_ids, guild_id=guild_id)
+        items = await self.items(story_ids, guild_id=guild_id, distinct=False)
         oldest = datetime.min.replace(tzinfo=since.tzinfo)
         items.sort(key=lambda i: (i.importance, i.published_at or oldest), reverse=True)
-        return Briefing(generated_at=self._clock(), since=since, items=items)
+        return Briefing(
+            generated_at=self._clock(), since=since, items=with_distinct_commentary(items)
+        )

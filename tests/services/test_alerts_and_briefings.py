@@ -94,12 +94,14 @@ async def test_commentary_sentences_come_from_facts(services):
     profile = (await services.store.actors.resolve("Volt Typhoon"))[0]
     facts = await services.commentary.facts(await services.store.articles.get_story(item.story_id))
     assert item.why_it_matters == grounded_commentary(facts)
-    first = item.why_it_matters[0]
-    # each claim is a stored fact: the actor's country and aliases from the catalogue,
-    # the count and the previous headline from the store
-    assert first.startswith(f"Volt Typhoon ({profile.country}")
-    assert "appears in 1 other story in the last 30 days" in first
-    assert '"Volt Typhoon returns"' in first
+    first, new, trend = item.why_it_matters[:3]
+    # each claim is a stored fact: the actor's country and names from the catalogue, what
+    # the earlier story named, the count and the previous headline from the store
+    assert profile.country == "CN" and first.startswith("Volt Typhoon (")
+    assert "China-linked" in first
+    assert new.startswith("Nothing here that the earlier Volt Typhoon story had not named")
+    assert '"Volt Typhoon returns"' in new
+    assert trend == "2nd Volt Typhoon story in 7 days, after none the week before."
 
 
 async def test_transaction_rolls_back_on_error(services):
