@@ -11,7 +11,7 @@ import asyncio
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -19,6 +19,7 @@ from bot.render.text import actor_text, briefing_text, printable, search_text
 from bot.services.caller import Caller
 from bot.services.container import Services
 from bot.services.errors import UserError
+from bot.services.ingest import IngestReport
 from bot.timeparse import parse_duration
 
 # The terminal user is the operator: guild 0 is the operator's own feed list.
@@ -185,10 +186,34 @@ class Shell:
                 print(printable(output), file=stdout, flush=True)
 
 
-def summary(report) -> str:
+SUMMARY_ERRORS = 10  # failing feeds or files listed before "… and N more"
+OFFLINE_HINT = "no feed host could be reached — is this machine offline?"
+
+
+def summary(report: IngestReport) -> str:
+    """An ingest's or import's outcome: counts, one line per failure (at most
+    SUMMARY_ERRORS), the feeds skipped while they back off, and a hint when no feed
+    host could be reached at all."""
     parts = [f"added {report.added}", f"duplicates {report.duplicates}", f"failed {report.failed}"]
-    text = ", ".join(parts) + f" ({report.elapsed:.1f}s)"
-    for error in report.errors[:10]:
+    lines = [", ".join(parts) + f" ({report.elapsed:.1f}s)"]
+    for error in report.errors[:SUMMARY_ERRORS]:
         where = error.get("url") or error.get("path")
-        text += f"\n  ! {where}: {error['error']}"
-    return text
+        lines.append(f"  ! {where}: {error['error']}")
+    if len(report.errors) > SUMMARY_ERRORS:
+        lines.append(f"  … and {len(report.errors) - SUMMARY_ERRORS} more")
+    if report.backing_off:
+        lines.append("  " + _backing_off_line(report))
+    if report.unreachable:
+        lines.append("  " + OFFLINE_HINT)
+    return "\n".join(lines)
+
+
+def _backing_off_line(report: IngestReport) -> str:
+    count = len(report.backing_off)
+    soonest = min(b.next_retry for b in report.backing_off).astimezone(UTC)
+    now = report.started_at
+    same_day = now is not None and soonest.date() == now.astimezone(UTC).date()
+    when = f"{soonest:%H:%M} UTC" if same_day else f"{soonest:%Y-%m-%d %H:%M} UTC"
+    feeds = "feed" if count == 1 else "feeds"
+    verb = "is" if count == 1 else "are"
+    return f"{count} {feeds} {verb} backing off after failures (not polled), next retry {when}"

@@ -1,4 +1,9 @@
-"""Feeds: the operator's default list (guild 0) and guild-scoped feeds, with poll state."""
+"""Feeds: the operator's default list (guild 0) and guild-scoped feeds, with poll state.
+
+A row marked `one_off` belongs to no list: a one-off poll (`ingest --once --feed URL`)
+keeps it only for the URL's validators and poll state. `due`, `backing_off`,
+`list_for_guild` and `count_for_guild` leave such rows out; `ensure` turns one into an
+ordinary feed."""
 
 from __future__ import annotations
 
@@ -26,7 +31,10 @@ class FeedRepository:
         notify_channel_id: int | None = None,
         now: datetime,
     ) -> tuple[Feed, bool]:
-        """The feed for (url, guild), created if missing. Returns (feed, created)."""
+        """The feed for (url, guild), created if missing. Returns (feed, created).
+
+        A one-off poll's row for the URL becomes an ordinary feed (created=True), due
+        at once, its validators kept."""
         cur = await execute_write(self._db,
             "INSERT OR IGNORE INTO feeds (url, guild_id, added_by, notify_channel_id, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -35,7 +43,26 @@ class FeedRepository:
         created = cur.rowcount == 1
         feed = await self.get_by_url(url, guild_id=guild_id)
         assert feed is not None
+        if feed.one_off:
+            await execute_write(self._db,
+                "UPDATE feeds SET one_off = 0, added_by = ?, notify_channel_id = ?,"
+                " failures = 0, disabled = 0, next_poll_at = NULL WHERE id = ?",
+                (added_by, notify_channel_id, feed.id),
+            )
+            feed, created = await self.get(feed.id), True
+            assert feed is not None
         return feed, created
+
+    async def ensure_one_off(self, url: str, *, now: datetime) -> Feed:
+        """The operator's row for ``url`` — an existing feed stays as it is; otherwise a
+        one-off row, created if missing."""
+        await execute_write(self._db,
+            "INSERT OR IGNORE INTO feeds (url, guild_id, one_off, created_at) VALUES (?, ?, 1, ?)",
+            (url, OPERATOR_GUILD, to_db(now)),
+        )
+        feed = await self.get_by_url(url, guild_id=OPERATOR_GUILD)
+        assert feed is not None
+        return feed
 
     async def get(self, feed_id: int) -> Feed | None:
         async with self._db.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)) as cur:
@@ -51,7 +78,7 @@ class FeedRepository:
 
     async def list_for_guild(self, guild_id: int) -> list[Feed]:
         async with self._db.execute(
-            "SELECT * FROM feeds WHERE guild_id = ? ORDER BY id", (guild_id,)
+            "SELECT * FROM feeds WHERE guild_id = ? AND one_off = 0 ORDER BY id", (guild_id,)
         ) as cur:
             return [_feed(row) for row in await cur.fetchall()]
 
@@ -61,7 +88,7 @@ class FeedRepository:
 
     async def count_for_guild(self, guild_id: int) -> int:
         async with self._db.execute(
-            "SELECT count(*) FROM feeds WHERE guild_id = ?", (guild_id,)
+            "SELECT count(*) FROM feeds WHERE guild_id = ? AND one_off = 0", (guild_id,)
         ) as cur:
             return (await cur.fetchone())[0]
 
@@ -70,18 +97,25 @@ class FeedRepository:
         feeds among ``operator_urls`` (all operator feeds when None), and operator feeds
         added by hand (the shell's `/feeds add`)."""
         async with self._db.execute(
-            "SELECT * FROM feeds WHERE disabled = 0"
+            "SELECT * FROM feeds WHERE disabled = 0 AND one_off = 0"
             " AND (next_poll_at IS NULL OR next_poll_at <= ?) ORDER BY id",
             (to_db(now),),
         ) as cur:
             feeds = [_feed(row) for row in await cur.fetchall()]
-        if operator_urls is not None:
-            wanted = set(operator_urls)
-            feeds = [
-                f for f in feeds
-                if f.guild_id != OPERATOR_GUILD or f.url in wanted or f.added_by is not None
-            ]
-        return feeds
+        return _polled(feeds, operator_urls)
+
+    async def backing_off(
+        self, now: datetime, *, operator_urls: list[str] | None = None
+    ) -> list[Feed]:
+        """The feeds `due` would poll but for their backoff after failures (soonest
+        retry first)."""
+        async with self._db.execute(
+            "SELECT * FROM feeds WHERE disabled = 0 AND one_off = 0 AND failures > 0"
+            " AND next_poll_at > ? ORDER BY next_poll_at, id",
+            (to_db(now),),
+        ) as cur:
+            feeds = [_feed(row) for row in await cur.fetchall()]
+        return _polled(feeds, operator_urls)
 
     async def remove(self, url: str, *, guild_id: int) -> bool:
         cur = await execute_write(self._db,
@@ -124,6 +158,18 @@ class FeedRepository:
         )
 
 
+def _polled(feeds: list[Feed], operator_urls: list[str] | None) -> list[Feed]:
+    """Every guild feed, the operator feeds among ``operator_urls`` (all of them when
+    None), and operator feeds added by hand (the shell's `/feeds add`)."""
+    if operator_urls is None:
+        return feeds
+    wanted = set(operator_urls)
+    return [
+        f for f in feeds
+        if f.guild_id != OPERATOR_GUILD or f.url in wanted or f.added_by is not None
+    ]
+
+
 def _feed(row: aiosqlite.Row) -> Feed:
     return Feed(
         id=row["id"],
@@ -140,4 +186,5 @@ def _feed(row: aiosqlite.Row) -> Feed:
         disabled=bool(row["disabled"]),
         added_by=row["added_by"],
         notify_channel_id=row["notify_channel_id"],
+        one_off=bool(row["one_off"]),
     )

@@ -64,7 +64,9 @@ class FetchError(Exception):
 
     `url` is the URL that failed (a redirect target when the chain got that far),
     `status` the HTTP status if there was a response, `retry_after` the seconds a
-    429/503 asked to wait.
+    429/503 asked to wait, `kind` what went wrong: "dns" (the host could not be
+    resolved), "connect" (no connection), "refused" (policy: scheme, private
+    address), or "fetch" (anything after connecting: HTTP errors, timeouts, caps).
     """
 
     def __init__(
@@ -74,15 +76,26 @@ class FetchError(Exception):
         *,
         status: int | None = None,
         retry_after: float | None = None,
+        kind: str = "fetch",
     ) -> None:
         super().__init__(message)
         self.url = url
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        self.kind = kind
+
+    def __reduce__(self) -> tuple:
+        return (_fetch_error, (self.url, self.message, self.status, self.retry_after, self.kind))
 
     def __repr__(self) -> str:
         return f"FetchError({self.url!r}, {self.message!r}, status={self.status!r})"
+
+
+def _fetch_error(
+    url: str, message: str, status: int | None, retry_after: float | None, kind: str
+) -> FetchError:
+    return FetchError(url, message, status=status, retry_after=retry_after, kind=kind)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -233,10 +246,18 @@ class Fetcher:
         try:
             async with asyncio.timeout(self.limits.connect_timeout):  # DNS can hang
                 await self.check_hop(url)
-        except (UnsafeURLError, HostResolutionError) as exc:
-            raise FetchError(url, str(exc)) from None
+        except UnsafeURLError as exc:
+            raise FetchError(url, str(exc), kind="refused") from None
+        except HostResolutionError as exc:
+            raise FetchError(url, str(exc), kind="dns") from None
         except TimeoutError:
-            raise FetchError(url, f"DNS lookup for {_host_key(url)} timed out") from None
+            raise FetchError(url, f"DNS lookup for {_host_key(url)} timed out",
+                             kind="dns") from None
+
+    async def precheck(self, url: str) -> None:
+        """The policy check alone (scheme, credentials, private addresses), as a
+        FetchError: lets a caller refuse a URL before it records anything."""
+        await self._checked(url)
 
     async def _one_hop(
         self, url: str, headers: dict[str, str]
@@ -297,13 +318,14 @@ class Fetcher:
         except aiohttp.ClientConnectorDNSError as exc:
             refused = exc.os_error
             if isinstance(refused, RefusedAddressError):
-                raise FetchError(url, str(refused)) from None
-            raise FetchError(url, f"cannot resolve host {_host_key(url)}") from None
+                raise FetchError(url, str(refused), kind="refused") from None
+            raise FetchError(url, f"cannot resolve host {_host_key(url)}", kind="dns") from None
         except aiohttp.ClientConnectorCertificateError as exc:
             raise FetchError(url, f"TLS certificate error: {exc.certificate_error}") from None
         except aiohttp.ClientConnectorError as exc:
             raise FetchError(url, f"cannot connect to {exc.host}:{exc.port}: "
-                                  f"{exc.os_error.strerror or exc.os_error}") from None
+                                  f"{exc.os_error.strerror or exc.os_error}",
+                             kind="connect") from None
         except aiohttp.ServerTimeoutError:
             raise FetchError(url, "timed out waiting for the server") from None
         except aiohttp.ClientPayloadError as exc:

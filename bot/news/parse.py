@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import codecs
 import html
+import html.entities
 import io
 import re
 import time
@@ -61,6 +62,15 @@ class FeedParseError(ValueError):
         super().__init__(message)
         self.kind = kind
 
+    def __reduce__(self) -> tuple:
+        # Raised in worker processes: the default reduce would call cls(message) in
+        # the parent, which fails (kind is required) and breaks the process pool.
+        return (_feed_parse_error, (str(self), self.kind))
+
+
+def _feed_parse_error(message: str, kind: str) -> FeedParseError:
+    return FeedParseError(message, kind=kind)
+
 
 # Well-known prefixes feeds use without declaring them.
 _KNOWN_NS = {
@@ -95,6 +105,11 @@ _PREFIX_DECL_RE = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
 _URLISH_RE = re.compile(r"(?:https?:)?/|[\w.-]+\.[a-z]{2,}/", re.I)
 _HTML_SNIFF_RE = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.I)
 _FEED_SNIFF_RE = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|channel)[\s>]")
+_CLOSE_TAG_RE = re.compile(r"</[A-Za-z][\w:-]*\s*>")
+_LEFTOVER_ENTITY_RE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_ENTITY_REF_RE = re.compile(rb"&([A-Za-z_][\w.-]*);")
+_CDATA_RE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|\Z)", re.S)
+_XML_ENTITIES = frozenset((b"lt", b"gt", b"amp", b"quot", b"apos"))
 _CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.I)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -270,6 +285,32 @@ def _declare_missing_prefixes(data: bytes) -> tuple[bytes, set[str]]:
     return data[: root.end()] + decls + data[root.end() :], missing
 
 
+def _replace_undefined_entities(data: bytes) -> tuple[bytes, set[str]]:
+    """Entity references XML does not define (`&nbsp;`, `&rsquo;`, `&foo;`): HTML's
+    named characters become character references, anything else is removed — an
+    unknown entity stands for nothing. CDATA sections are left as they are. Without
+    this, feedparser falls back to its loose parser, which keeps "&foo;" as text and
+    turns `<link>&foo;</link>` into a made-up URL."""
+    replaced: set[str] = set()
+
+    def sub(m: re.Match[bytes]) -> bytes:
+        name = m.group(1)
+        if name in _XML_ENTITIES:
+            return m.group(0)
+        replaced.add(name.decode("ascii", "replace"))
+        chars = html.entities.html5.get(name.decode("ascii", "replace") + ";", "")
+        return "".join(f"&#{ord(c)};" for c in chars).encode("ascii")
+
+    parts: list[bytes] = []
+    pos = 0
+    for m in _CDATA_RE.finditer(data):
+        parts.append(_ENTITY_REF_RE.sub(sub, data[pos : m.start()]))
+        parts.append(m.group(0))
+        pos = m.end()
+    parts.append(_ENTITY_REF_RE.sub(sub, data[pos:]))
+    return b"".join(parts), replaced
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, xml.sax.SAXParseException):
         return f"ill-formed XML: {exc.getMessage()} (line {exc.getLineNumber()})"
@@ -289,8 +330,8 @@ def _to_utc(st: time.struct_time | None) -> datetime | None:
 def _safe_url(value: str | None, base_url: str) -> str | None:
     if not value:
         return None
-    url = urljoin(base_url, value.strip())
-    try:
+    try:  # both raise ValueError on a broken URL ("http://[::1": invalid IPv6 URL)
+        url = urljoin(base_url, value.strip())
         parts = urlsplit(url)
     except ValueError:
         return None
@@ -300,14 +341,32 @@ def _safe_url(value: str | None, base_url: str) -> str | None:
 
 
 def _as_html(detail: dict | None, value: str) -> str:
-    """feedparser values are sanitized HTML unless the feed declared plain text."""
+    """feedparser values are sanitized HTML unless the feed declared plain text (RSS
+    titles feedparser did not find HTML in, Atom type="text"): that is escaped, so
+    "XSS via <svg> tag" stays text. Entity references left in plain text (feeds that
+    escape twice: "AT&amp;amp;T") are decoded first."""
     kind = (detail or {}).get("type") or "text/html"
     if kind == "text/plain":
-        return html.escape(value, quote=False)
+        return html.escape(_LEFTOVER_ENTITY_RE.sub(_unescape, value), quote=False)
     return value
 
 
-def _entry(e: feedparser.FeedParserDict, base_url: str) -> FeedEntry:
+def _unescape(m: re.Match[str]) -> str:
+    return html.unescape(m.group(0))
+
+
+def _title(e: feedparser.FeedParserDict, *, declared: bool) -> str:
+    """Plain text. Atom declares a title's type; an RSS title is plain text unless
+    feedparser found HTML in it or it carries closing tags ("<b>x</b>", "<script>…
+    </script>"): "XSS via <svg> tag" and "History of the <blink> tag" stay as written."""
+    value = e.get("title") or ""
+    detail = e.get("title_detail")
+    if not declared and _CLOSE_TAG_RE.search(value):
+        detail = None  # markup after all
+    return plain_text(_as_html(detail, value))
+
+
+def _entry(e: feedparser.FeedParserDict, base_url: str, *, declared: bool) -> FeedEntry:
     guid = (e.get("id") or "").strip() or None
     link = (e.get("link") or "").strip()
     if e.get("guidislink") and link == guid and not _URLISH_RE.match(link):
@@ -327,7 +386,7 @@ def _entry(e: feedparser.FeedParserDict, base_url: str) -> FeedEntry:
     return FeedEntry(
         guid=guid,
         url=url,
-        title=plain_text(e.get("title")),
+        title=_title(e, declared=declared),
         published_at=published,
         summary_html=summary,
         content_html="\n".join(contents),
@@ -377,14 +436,22 @@ def parse_feed(body: bytes, *, base_url: str, content_type: str | None = None) -
             problems.append("undeclared namespace prefix " + ", ".join(sorted(added)))
             parsed = _feedparser(repaired, headers)
             exc = parsed.get("bozo_exception")
+    if isinstance(exc, xml.sax.SAXParseException) and "undefined entity" in exc.getMessage():
+        repaired, names = _replace_undefined_entities(prep.data)
+        if names:
+            shown = ", ".join(f"&{n};" for n in sorted(names)[:3])
+            problems.append(f"undefined entities replaced or removed ({shown})")
+            parsed = _feedparser(repaired, headers)
+            exc = parsed.get("bozo_exception")
     if parsed.get("bozo") and exc is not None and not isinstance(exc, NonXMLContentType):
         problems.append(_describe(exc))
     problem = "; ".join(dict.fromkeys(problems)) or None
 
+    declared = (parsed.get("version") or "").startswith("atom")  # types declared
     entries: list[FeedEntry] = []
     seen: set[tuple[str, str]] = set()
     for raw in parsed.entries:
-        entry = _entry(raw, base_url)
+        entry = _entry(raw, base_url, declared=declared)
         if not (entry.guid or entry.url or entry.title):
             continue
         key = ("guid", entry.guid) if entry.guid else ("url", entry.url or entry.title)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,31 +24,11 @@ from bot.services.ingest import IngestService
 from bot.services.schedules import ScheduleService
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.workers import WorkerPool
 from storage.store import Store
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class LazyProcessPool(Executor):
-    """A process pool started on first use, so commands that never parse or extract
-    (lookups, searches) do not pay for spawning workers."""
-
-    def __init__(self, workers: int, tagger: ActorTagger | None) -> None:
-        self._workers = workers
-        self._tagger = tagger
-        self._pool: ProcessPoolExecutor | None = None
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, initializer=init_worker, initargs=(self._tagger,)
-            )
-        return self._pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 @dataclass
@@ -88,11 +67,13 @@ async def open_services(
     stack = AsyncExitStack()
     limits = fetch_limits(settings)
     session = make_session(limits, allow_private=settings.allow_private_feeds)
-    executor: LazyProcessPool | None = None
+    executor: WorkerPool | None = None
     try:
         tagger = await ensure_catalogue(store, settings)
         if settings.workers > 0:
-            executor = LazyProcessPool(settings.workers, tagger)
+            # Started on first use (lookups and searches never pay for it); rebuilt
+            # whenever a worker dies.
+            executor = WorkerPool(settings.workers, init_worker, (tagger,))
         llm = None
         if settings.llm_enabled:
             # Its own session: the feed session refuses private addresses, and an

@@ -47,6 +47,8 @@ class FeedService:
         guild_id = caller.require_manage("Adding a feed")
         url = validate_feed_url(url)
         existing = await self._store.feeds.get_by_url(url, guild_id=guild_id)
+        if existing and existing.one_off:
+            existing = None  # a one-off poll's row: adding it makes it an ordinary feed
         if existing and existing.disabled:
             await self._store.feeds.enable(existing.id)  # adding it again retries it
             return await self._store.feeds.get(existing.id)

@@ -2,12 +2,18 @@
 
 fetch → parse → new entries → fetch pages → analyse (extract, clean, tag, key points,
 fingerprint; in worker processes) → cluster → store → commentary. Each feed fails on
-its own: its error is recorded and the other feeds of the run still land.
+its own: its error is recorded and the other feeds of the run still land (a worker
+process that dies costs only the job it was running: see bot/services/workers.py).
+
+Polling given URLs is a one-off poll: the URLs join no feed list (a one-off row keeps
+their validators, so a repeat is conditional), and a URL refused by policy leaves the
+store unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +35,7 @@ from bot.services.commentary import CommentaryService
 from bot.services.errors import UserError
 from bot.services.feeds import validate_feed_url
 from bot.services.refresh_queue import RefreshQueue
+from bot.services.workers import WorkerCrashed, WorkerError
 from storage.models import Feed, NewArticle
 from storage.store import Store
 
@@ -39,6 +46,11 @@ PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 Progress = Callable[[int, int], None]  # (done, total)
 
 
+# Why a feed failed (FeedOutcome.error_kind). "dns" and "connect" mean no answer
+# from the host at all; "refused" and "invalid" are the URL's fault.
+UNREACHABLE_KINDS = frozenset({"dns", "connect"})
+
+
 @dataclass(slots=True)
 class FeedOutcome:
     url: str
@@ -47,7 +59,19 @@ class FeedOutcome:
     duplicates: int = 0
     failed: int = 0
     error: str | None = None
+    # dns | connect | refused | fetch | invalid (the URL) | parse | worker | internal
+    error_kind: str | None = None
     ill_formed: str | None = None
+
+
+@dataclass(slots=True)
+class BackingOff:
+    """A feed that was not polled because it is backing off after failures."""
+
+    url: str
+    failures: int
+    next_retry: datetime
+    last_error: str | None
 
 
 @dataclass(slots=True)
@@ -58,12 +82,41 @@ class IngestReport:
     added_ids: list[int] = field(default_factory=list)
     feeds: list[FeedOutcome] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
+    backing_off: list[BackingOff] = field(default_factory=list)
+    started_at: datetime | None = None
     elapsed: float = 0.0
+
+    @property
+    def all_failed(self) -> bool:
+        """Feeds were polled and every one of them failed (nothing could be done)."""
+        return bool(self.feeds) and all(o.status in ("error", "disabled") for o in self.feeds)
+
+    @property
+    def unreachable(self) -> bool:
+        """Feeds failed, and each one because its host could not be reached."""
+        kinds = [o.error_kind for o in self.feeds if o.status in ("error", "disabled")]
+        return bool(kinds) and all(kind in UNREACHABLE_KINDS for kind in kinds)
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["elapsed"] = round(self.elapsed, 3)
+        data["all_failed"] = self.all_failed
+        data["unreachable"] = self.unreachable
         return data
+
+
+def error_kind(exc: BaseException) -> str:
+    if isinstance(exc, FetchError):
+        return exc.kind
+    if isinstance(exc, FeedParseError):
+        return "parse"
+    if isinstance(exc, WorkerCrashed | WorkerError):
+        return "worker"
+    if isinstance(exc, UnsafeURLError):
+        return "refused"
+    if isinstance(exc, OSError):
+        return "connect"
+    return "internal"
 
 
 def source_name(parsed_title: str | None, url: str) -> str:
@@ -115,23 +168,29 @@ class IngestService:
         operator_urls: Sequence[str] = (),
         progress: Progress | None = None,
     ) -> IngestReport:
-        """Poll ``urls`` now (whatever their schedule), or else every due feed: the
-        operator's list plus guild feeds."""
+        """Poll ``urls`` once now (a one-off poll: see the module docstring), or else
+        every due feed: the operator's list plus guild feeds. Feeds skipped because
+        they are backing off are listed in the report."""
         started = time.perf_counter()
         now = self._clock()
-        report = IngestReport()
+        report = IngestReport(started_at=now)
         if urls:
             feeds = []
-            for url in urls:
-                try:
-                    feed, _ = await self._store.feeds.ensure(validate_feed_url(url), now=now)
+            for url in dict.fromkeys(urls):
+                feed = await self._one_off(url, report, now=now)
+                if feed is not None and feed.id not in {f.id for f in feeds}:
                     feeds.append(feed)
-                except UserError as exc:
-                    report.feeds.append(FeedOutcome(url=url, status="error", error=str(exc)))
         else:
             for url in operator_urls:
                 await self._store.feeds.ensure(url, now=now)
             feeds = await self._store.feeds.due(now, operator_urls=list(operator_urls))
+            report.backing_off = [
+                BackingOff(f.url, f.failures, f.next_poll_at, f.last_error)
+                for f in await self._store.feeds.backing_off(
+                    now, operator_urls=list(operator_urls)
+                )
+                if f.next_poll_at is not None
+            ]
         done = 0
 
         async def one(feed: Feed) -> FeedOutcome:
@@ -153,6 +212,20 @@ class IngestService:
         report.elapsed = time.perf_counter() - started
         return report
 
+    async def _one_off(self, url: str, report: IngestReport, *, now: datetime) -> Feed | None:
+        """The row to poll ``url`` with once; None (the store untouched, the error in
+        the report) when the URL is invalid or refused, or its host cannot be found."""
+        try:
+            url = validate_feed_url(url)
+            await self._fetcher.precheck(url)
+        except (UserError, FetchError) as exc:
+            kind = exc.kind if isinstance(exc, FetchError) else "invalid"
+            report.feeds.append(
+                FeedOutcome(url=url, status="error", error=str(exc), error_kind=kind)
+            )
+            return None
+        return await self._store.feeds.ensure_one_off(url, now=now)
+
     async def _poll_feed(self, feed: Feed, report: IngestReport) -> FeedOutcome:
         outcome = FeedOutcome(url=feed.url, status="ok")
         try:
@@ -167,7 +240,8 @@ class IngestService:
             parsed: ParsedFeed = await self._cpu(
                 _parse, result.body or b"", result.url, result.content_type
             )
-        except (FetchError, FeedParseError, UnsafeURLError, OSError) as exc:
+        except (FetchError, FeedParseError, UnsafeURLError, OSError, WorkerCrashed,
+                WorkerError) as exc:
             return await self._failure(feed, outcome, exc)
         except Exception as exc:  # one feed never stops the run
             log.exception("unexpected error polling %s", feed.url)
@@ -231,7 +305,9 @@ class IngestService:
                 log.info("page %s: %s; using the feed's own text", entry.url, exc)
         raw = RawArticle(
             source=source,
-            title=entry.title,
+            # FeedEntry.title is plain text, RawArticle.title markup (analyse makes it
+            # plain text): escaped, "XSS via <svg> tag" keeps its brackets.
+            title=html.escape(entry.title, quote=False),
             url=entry.url,
             guid=entry.guid,
             feed_id=feed.id,
@@ -243,6 +319,9 @@ class IngestService:
         try:
             article = await self._analyse(raw)
             return await self.store_article(article, refreshes=refreshes)
+        except (WorkerCrashed, WorkerError) as exc:
+            log.warning("could not ingest %s: %s", entry.url or entry.title, exc)
+            return -1
         except Exception:
             log.exception("could not ingest %s", entry.url or entry.title)
             return -1
@@ -276,8 +355,10 @@ class IngestService:
         failures = feed.failures + 1
         retry_after = getattr(exc, "retry_after", None)
         delay = backoff_delay(failures, base=self._poll_interval, retry_after=retry_after)
-        disable = failures >= self._disable_after
+        disable = failures >= self._disable_after and not feed.one_off
         message = str(exc) or type(exc).__name__
+        if isinstance(exc, WorkerCrashed):
+            message = f"parsing the feed killed its worker process: {message}"
         if disable:
             message += f" — disabled after {failures} failures in a row; re-add it to retry"
         await self._store.feeds.record_failure(
@@ -286,7 +367,10 @@ class IngestService:
         )
         outcome.status = "disabled" if disable else "error"
         outcome.error = message
-        log.warning("feed %s: %s", feed.url, message)
+        outcome.error_kind = error_kind(exc)
+        # INFO, not WARNING: the run's report lists every failing feed once (the bot
+        # logs at INFO, so its log still has them).
+        log.info("feed %s: %s", feed.url, message)
         return outcome
 
     # -- files -------------------------------------------------------------------

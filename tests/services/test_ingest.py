@@ -111,15 +111,24 @@ async def test_failing_feed_backs_off_and_is_disabled(services, feed_server):
     url = feed_server.url("/down.xml")
     delays = []
     for _ in range(3):
-        report = await services.ingest.poll([url])
+        report = await services.ingest.poll(operator_urls=[url])
         feed = await services.store.feeds.get_by_url(url, guild_id=0)
         delays.append(feed.next_poll_at - services.clock())
+        # not due while it backs off: the next run says so instead of polling it
+        waiting = await services.ingest.poll(operator_urls=[url])
+        assert waiting.feeds == [] and waiting.failed == 0
+        if not feed.disabled:
+            assert [(b.url, b.failures) for b in waiting.backing_off] == [(url, feed.failures)]
+            assert waiting.backing_off[0].next_retry == feed.next_poll_at
+        services.clock.now = feed.next_poll_at
+    assert feed_server.hits["/down.xml"] == 3
     assert delays[0] >= timedelta(seconds=120)
     assert delays[0] < delays[1] < delays[2]
     assert feed.disabled and feed.failures == 3
     assert report.feeds[0].status == "disabled" and "disabled after 3" in feed.last_error
-    # a disabled feed is no longer due
+    # a disabled feed is no longer due (nor reported as backing off)
     assert feed not in await services.store.feeds.due(services.clock() + timedelta(days=3))
+    assert (await services.ingest.poll(operator_urls=[url])).backing_off == []
 
 
 async def test_bad_feed_url_changes_nothing(services):

@@ -1,0 +1,289 @@
+"""A process pool that survives its workers: CPU-bound parsing and extraction.
+
+`WorkerPool` looks like a `concurrent.futures.Executor` and wraps a
+`ProcessPoolExecutor` that is started on first use (commands that never parse pay
+nothing) and rebuilt whenever it breaks:
+
+- An exception raised by a job reaches the caller as itself when it survives a pickle
+  round trip, and as a `WorkerError` naming it otherwise — an exception that cannot be
+  unpickled in the parent would otherwise break the whole pool.
+- A worker that dies (os._exit, SIGKILL, a segfault, the OOM killer) breaks the
+  executor, which then fails every pending future at once. Each worker records the job
+  it is running in shared memory, so the jobs in flight when the pool broke are known:
+  they are retried once (`max_retries`) and then fail with `WorkerCrashed`; every
+  other job was innocent and is resubmitted to the new pool without cost.
+- Breaks with no job in flight (a worker dying at start-up, say) are counted: after
+  `MAX_UNEXPLAINED_BREAKS` of them in a row the waiting jobs fail instead of looping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_UNEXPLAINED_BREAKS = 3
+
+
+class WorkerError(RuntimeError):
+    """A job failed with an exception that could not cross the process boundary."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(type_name, message)
+        self.type_name = type_name
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.type_name}: {self.message}" if self.message else self.type_name
+
+
+class WorkerCrashed(RuntimeError):
+    """The worker process running this job died (and it died again on a retry)."""
+
+    def __init__(self, message: str = "the worker process died while running this job") -> None:
+        super().__init__(message)
+
+
+# -- inside a worker ------------------------------------------------------------------
+
+_slot: tuple[Any, int] | None = None  # (shared array, index of this worker's pair)
+
+
+def _init_worker(
+    slots: Any, counter: Synchronized, init: Callable[..., None] | None, initargs: tuple
+) -> None:
+    global _slot
+    with counter.get_lock():
+        index = counter.value % (len(slots) // 2)
+        counter.value += 1
+    slots[2 * index] = os.getpid()
+    _slot = (slots, 2 * index + 1)
+    if init is not None:
+        init(*initargs)
+
+
+def portable(exc: BaseException) -> BaseException:
+    """`exc` if it survives pickling (so the parent can rebuild it), else a WorkerError.
+    Exceptions that are not `Exception`s (SystemExit…) never travel as themselves."""
+    if isinstance(exc, Exception):
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # any failure at all means "not portable"
+            return WorkerError(type(exc).__name__, str(exc)[:500])
+        return exc
+    return WorkerError(type(exc).__name__, str(exc)[:500])
+
+
+def _run(job_id: int, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    if _slot is not None:
+        _slot[0][_slot[1]] = job_id
+    try:
+        return fn(*args, **kwargs)
+    except BaseException as exc:
+        safe = portable(exc)
+        if safe is exc:
+            raise
+        raise safe from None
+    finally:
+        if _slot is not None:
+            _slot[0][_slot[1]] = 0
+
+
+# -- in the parent ----------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Job:
+    id: int
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: dict
+    future: Future = field(default_factory=Future)
+    crashes: int = 0
+    inner: Future | None = None
+
+
+@dataclass(eq=False)
+class _Generation:
+    executor: ProcessPoolExecutor
+    slots: Any  # RawArray of (pid, running job id) pairs
+    broken: bool = False
+    suspects: frozenset[int] | None = None  # jobs running when it broke
+
+    def running(self) -> list[tuple[int, int]]:
+        pairs = list(self.slots)
+        return [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2) if pairs[i + 1]]
+
+
+class WorkerPool(Executor):
+    def __init__(
+        self,
+        workers: int,
+        initializer: Callable[..., None] | None = None,
+        initargs: Sequence[Any] = (),
+        *,
+        max_retries: int = 1,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("a worker pool needs at least one worker")
+        self._workers = workers
+        self._initializer = initializer
+        self._initargs = tuple(initargs)
+        self._max_retries = max_retries
+        self._ctx = get_context()
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._generation: _Generation | None = None
+        self._stranded: list[_Job] = []
+        self._unexplained = 0
+        self._closed = False
+        self.rebuilds = 0  # how many times a broken pool was replaced
+
+    # -- Executor ----------------------------------------------------------------------
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        job = _Job(next(self._ids), fn, args, kwargs)
+        job.future.add_done_callback(lambda f, job=job: self._cancelled(job, f))
+        self._dispatch(job)
+        return job.future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            generation, self._generation = self._generation, None
+            stranded, self._stranded = self._stranded, []
+        for job in stranded:
+            job.future.cancel()
+        if generation is not None:
+            generation.executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    # -- for tests and diagnostics --------------------------------------------------------
+    def busy(self) -> list[tuple[int, int]]:
+        """(worker pid, job id) for each worker running a job right now."""
+        with self._lock:
+            return self._generation.running() if self._generation else []
+
+    # -- internals -----------------------------------------------------------------------
+    def _current(self) -> _Generation:
+        if self._generation is None:
+            slots = self._ctx.RawArray("q", 2 * self._workers)
+            counter = self._ctx.Value("i", 0)
+            executor = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=self._ctx,
+                initializer=_init_worker,
+                initargs=(slots, counter, self._initializer, self._initargs),
+            )
+            self._generation = _Generation(executor, slots)
+        return self._generation
+
+    def _dispatch(self, job: _Job) -> None:
+        with self._lock:
+            if job.future.done():
+                return
+            if self._closed:
+                job.future.cancel()
+                return
+            generation = self._current()
+            if not generation.broken:
+                try:
+                    inner = generation.executor.submit(_run, job.id, job.fn, job.args, job.kwargs)
+                except BrokenProcessPool:
+                    pass  # an idle worker died: nothing was pending, so no callback recovers
+                else:
+                    job.inner = inner
+                    inner.add_done_callback(
+                        lambda f, g=generation, job=job: self._settle(g, job, f)
+                    )
+                    return
+            self._stranded.append(job)
+            self._recover(generation)
+
+    def _cancelled(self, job: _Job, future: Future) -> None:
+        if future.cancelled() and job.inner is not None:
+            job.inner.cancel()
+
+    def _settle(self, generation: _Generation, job: _Job, inner: Future) -> None:
+        if job.future.done():
+            return
+        if inner.cancelled():
+            job.future.cancel()
+            return
+        exc = inner.exception()
+        if not isinstance(exc, BrokenProcessPool):
+            with self._lock:
+                self._unexplained = 0
+            _resolve(job.future, inner)
+            return
+        with self._lock:
+            if generation.suspects is None:
+                generation.suspects = frozenset(job_id for _, job_id in generation.running())
+                self._unexplained = 0 if generation.suspects else self._unexplained + 1
+            if job.id in generation.suspects:
+                job.crashes += 1
+                if job.crashes > self._max_retries:
+                    _fail(job.future, WorkerCrashed(
+                        f"the worker process died while running this job "
+                        f"({job.crashes} times)"))
+                    return
+            self._stranded.append(job)
+            self._recover(generation)
+
+    def _recover(self, generation: _Generation) -> None:
+        """Called with the lock held: replace a broken generation, off this thread."""
+        if generation.broken:
+            return
+        generation.broken = True
+        threading.Thread(
+            target=self._rebuild, args=(generation,), name="worker-pool-rebuild", daemon=True
+        ).start()
+
+    def _rebuild(self, generation: _Generation) -> None:
+        # Waits for the broken executor's manager thread, so every future it was going
+        # to fail has failed (and been stranded) before the new pool is fed.
+        generation.executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            if self._generation is generation:
+                self._generation = None
+            self.rebuilds += 1
+            stranded, self._stranded = self._stranded, []
+            give_up = self._unexplained >= MAX_UNEXPLAINED_BREAKS
+            if give_up:
+                self._unexplained = 0
+        log.warning("a worker process died; worker pool rebuilt (%d job(s) resubmitted)",
+                    len(stranded))
+        # Innocent jobs first, the ones that were in flight last: a job that kills its
+        # worker again then cannot take the innocent ones down with it.
+        for job in sorted(stranded, key=lambda j: (j.crashes, j.id)):
+            if give_up:
+                _fail(job.future, WorkerCrashed(
+                    "worker processes keep dying before running any job"))
+            else:
+                self._dispatch(job)
+
+
+def _resolve(future: Future, inner: Future) -> None:
+    try:
+        exc = inner.exception()
+        if exc is None:
+            future.set_result(inner.result())
+        else:
+            future.set_exception(exc)
+    except (InvalidStateError, CancelledError):
+        pass  # cancelled meanwhile
+
+
+def _fail(future: Future, exc: BaseException) -> None:
+    with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+        future.set_exception(exc)
