@@ -181,15 +181,18 @@ async def run(args: argparse.Namespace, report: Report) -> None:
             last = await store.articles.max_id()
             section(f"{last - first + 1} new stories (article ids {first}…{last})")
 
+            since = built.clock_now - alerts.max_age  # what plan_round passes
             async with SqlRecorder(store.db) as rec:
-                found = await store.subscriptions.matches(first, last)
+                found = await store.subscriptions.matches(first, last, published_since=since)
             times = []
             for _ in range(5):
                 start = time.perf_counter()
-                await store.subscriptions.matches(first, last)
+                await store.subscriptions.matches(first, last, published_since=since)
                 times.append(time.perf_counter() - start)
-            targets = {(k, t) for k, t, _ in found}
-            print(f"    {len(found):,} (target, story) matches for {len(targets):,} targets")
+            targets = {(k, t) for k, t, _, _ in found}
+            pairs = {(k, t, s) for k, t, s, _ in found}
+            print(f"    {len(found):,} (target, story, subscription) matches: {len(pairs):,} "
+                  f"(target, story) for {len(targets):,} targets")
             report.info(f"matches(), {subs:,} subs × {new} stories (median of 5)",
                         ms(percentile(times, 50)))
 
