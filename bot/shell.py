@@ -36,6 +36,7 @@ HELP = """Commands:
   /feeds add URL | remove URL    change the operator's feed list
   /ingest                        poll the feeds once now
   /import PATH...                import article files (text, Markdown, HTML)
+  /forget URL_OR_ID              remove an article everywhere (briefings, search, alerts)
   /help, /quit"""
 
 EMPTY_STORE = (
@@ -59,6 +60,7 @@ class Shell:
             "feeds": self._feeds,
             "ingest": self._ingest,
             "import": self._import,
+            "forget": self._forget,
         }
 
     async def greeting(self) -> str:
@@ -169,6 +171,9 @@ class Shell:
         if not paths:
             raise UserError("Usage: /import PATH...")
         return summary(await self.services.ingest.import_files(paths))
+
+    async def _forget(self, arg: str) -> str:
+        return (await self.services.forget.forget(arg)).text()
 
     async def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
         interactive = stdin.isatty()

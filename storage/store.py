@@ -12,6 +12,7 @@ from storage.articles import ArticleRepository
 from storage.db import open_db
 from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
+from storage.forget import ForgetRepository
 from storage.meta import MetaRepository
 from storage.schedules import ScheduleRepository
 from storage.search import SearchRepository
@@ -29,6 +30,7 @@ class Store:
     schedules: ScheduleRepository
     deliveries: DeliveryRepository
     meta: MetaRepository
+    forget: ForgetRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -43,6 +45,7 @@ class Store:
             schedules=ScheduleRepository(db),
             deliveries=DeliveryRepository(db),
             meta=MetaRepository(db),
+            forget=ForgetRepository(db),
         )
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from bot.services.briefings import BriefingService
 from bot.services.catalogue import ensure_catalogue
 from bot.services.commentary import CommentaryService
 from bot.services.feeds import FeedService
+from bot.services.forget import ForgetService
 from bot.services.ingest import IngestService
 from bot.services.schedules import ScheduleService
 from bot.services.search import SearchService
@@ -46,6 +47,7 @@ class Services:
     subscriptions: SubscriptionService
     feeds: FeedService
     schedules: ScheduleService
+    forget: ForgetService
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -119,6 +121,7 @@ async def open_services(
                 max_per_guild=settings.max_guild_feeds,
             ),
             schedules=ScheduleService(store, clock=clock),
+            forget=ForgetService(store, commentary=commentary),
         )
     finally:
         if executor is not None:
