@@ -162,7 +162,6 @@ class Feed:
     added_by: int | None
     notify_channel_id: int | None
     one_off: bool = False  # kept only for a one-off poll's validators; never polled
-    one_off: bool = False  # kept only for a one-off poll's validators; never polled
 
 
 @dataclass(slots=True)
