@@ -5,12 +5,13 @@ Discord only through these functions:
 
 - ``discord_text`` for surfaces that render markdown (message content, embed titles,
   descriptions, field names and values): masked links ``[x](y)`` become ``x (y)``, so
-  the real URL shows; every markdown character (``\\ * _ ~ | ` [ ] <``) is escaped, as
+  the real URL shows; every markdown character (``\\ * _ ~ | ` [ ]``) is escaped, as
   are headings, quotes, subtext and list markers at a line start; ``@everyone`` and
-  ``@here`` get a zero-width space after the ``@``; mention-like tokens (``<@…>``,
-  ``<#…>``, ``</x:id>``, ``<t:…>``, whatever the ID's length) lose their meaning with
-  the escaped ``<``. URLs Discord would link anyway are kept verbatim (an escape inside
-  one would change the link).
+  ``@here`` get a zero-width space after the ``@``, and so does every ``<``, so that
+  mention-like tokens (``<@…>``, ``<#…>``, ``</x:id>``, ``<t:…>``, whatever the ID's
+  length) are text. (A backslash before ``<`` would not do: Discord's link rule takes
+  a URL up to the ``<``, backslash included.) URLs Discord would link anyway are kept
+  verbatim (an escape inside one would change the link).
 - ``label`` for surfaces that render no markdown (footers, author names, button labels,
   autocomplete choices, select options): one line, no controls, no pings.
 - ``link``, ``url_text`` and ``safe_url`` for our own links (``[text](url)``,
@@ -38,19 +39,20 @@ URL_LIMIT = 2000
 # brackets, a title) stays as escaped text, which shows the real URL as well.
 _MASKED_LINK_RE = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^\s()<>]*)>?\s*\)")
 
-# A URL kept verbatim: http(s), not glued to a word, of RFC 3986 characters without the
-# markdown-significant ones Discord might end a link at; not ending in punctuation
-# (Discord leaves a trailing . , : ; ' ) out of the link).
+# A URL kept verbatim: http(s), not glued to a word, starting with a host character, of
+# RFC 3986 characters without the markdown-significant ones Discord might end a link
+# at; not ending in punctuation (Discord leaves a trailing . , : ; ' ) out of the link).
 _URL_CHARS = r"A-Za-z0-9\-._~:/?#@!$&'()*+,;=%"
 _URL_END = r"A-Za-z0-9\-_~/?#@!$&(*+=%"
-URL_TOKEN = rf"(?<![A-Za-z0-9])https?://[{_URL_CHARS}]*[{_URL_END}]"
+URL_TOKEN = rf"(?<![A-Za-z0-9])https?://[A-Za-z0-9][{_URL_CHARS}]*[{_URL_END}]"
 
 _TOKEN_RE = re.compile(
     rf"(?P<url>{URL_TOKEN})"
     r"|(?P<ping>@(?i:everyone|here))"
     # at a line start: heading, quote, subtext, bullet or numbered list marker
     r"|(?P<lead>(?<![^\n])[ \t]*(?:[#>]|[-*+](?=[ \t#])|\d+[.)](?=[ \t])))"
-    r"|(?P<md>[\\*_~|`\[\]<])"
+    r"|(?P<md>[\\*_~|`\[\]])"
+    r"|(?P<lt><)"
     r"|(?P<space>[^\S\n]+|\n)"  # a newline alone: what follows it is a line start
     r"|(?P<other>[^\\*_~|`\[\]<\s@h]+|[\s\S])"
 )
@@ -72,6 +74,8 @@ def _tokens(text: str) -> list[str]:
                 out.append(value[: len(value) - len(marker)] + "\\" + marker)
         elif kind == "md":
             out.append("\\" + value)
+        elif kind == "lt":  # not a backslash: a URL just before would swallow it
+            out.append("<" + ZWSP)
         elif kind == "url":
             out.append(value.replace("@", "@" + ZWSP) if _PING_IN_URL.search(value) else value)
         else:
