@@ -4,10 +4,10 @@ Every clause comes from a field of ``StoryFacts``; nothing is inferred. The serv
 gather the facts (from the store, the stories' own text and the actor catalogue) and
 call ``grounded_commentary``; an optional LLM may rephrase the same facts (see llm.py).
 
-What a reader needs to decide, in this order (at most four sentences):
+What a reader needs to decide, in this order (at most five sentences):
 
-1. who the lead actor is: best-known names, country, motivation, catalogued targets,
-   and whether this story fits them;
+1. who the lead actor is: best-known names, country, motivation, catalogued targets;
+   then, in a sentence of its own, whether this story's targets fit them;
 2. what is new against earlier stories on the same actor, CVE or vendor (a target,
    malware, CVE, technique or exploitation status they did not name), or that it is the
    first story in the store;
@@ -26,8 +26,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from bot.intel.geo import country_label
+from bot.intel.geo import country_code, country_label
 from bot.intel.sentences import split_sentences
+
+MAX_SENTENCES = 5
 
 
 @dataclass(slots=True)
@@ -157,7 +159,9 @@ def _who_sentence(actor: ActorFact) -> str:
         motives = [m for m in motives if m not in ("financially motivated", "hacktivist")]
     country = country_label(actor.country)
     words = [f"{country.removeprefix('the ')}-linked"] if country else []
-    words += [*motives[:2], noun]
+    if motives:
+        words.append(_join(motives[:2]))
+    words.append(noun)
     if not country and not motives and noun == "group" and not actor.sectors:
         sentence = f"{label} is a catalogued actor with no country attribution"
     else:
@@ -166,12 +170,18 @@ def _who_sentence(actor: ActorFact) -> str:
     targets = _catalogued_targets(actor)
     if targets:
         sentence += f" known for targeting {targets}"
-    if actor.fits:
-        sentence += f"; this story fits its usual focus on {_join(actor.fits[:3])}"
-    elif actor.outside and (actor.sectors or actor.targets):
-        verb = "is" if len(actor.outside[:3]) == 1 else "are"
-        sentence += f"; {_join(actor.outside[:3])} {verb} not among its catalogued targets"
     return sentence + "."
+
+
+def _fit_sentence(actor: ActorFact) -> str | None:
+    """How this story's targets compare with the catalogued ones (its own sentence, so
+    the actor's introduction above stays the same from story to story)."""
+    if actor.fits:
+        return f"This story fits {actor.name}'s usual focus on {_join(actor.fits[:3])}."
+    if actor.outside and (actor.sectors or actor.targets):
+        verb = "is" if len(actor.outside[:3]) == 1 else "are"
+        return f"{_join(actor.outside[:3])} {verb} not among {actor.name}'s catalogued targets."
+    return None
 
 
 def _catalogued_targets(actor: ActorFact) -> str:
@@ -179,15 +189,17 @@ def _catalogued_targets(actor: ActorFact) -> str:
     if actor.sectors:
         sectors = [s.lower() if not s.isupper() else s for s in actor.sectors[:3]]
         more = len(actor.sectors) - 3
-        parts.append(_join(sectors + ([f"{more} more sectors"] if more > 0 else [])))
+        parts.append(_join(sectors + ([_plural(more, "more sector")] if more > 0 else [])))
     if actor.targets:
         if len(actor.targets) <= 3:
-            parts.append("in " + _join(actor.targets))
+            names = [country_label(code) or t if (code := country_code(t)) else t
+                     for t in actor.targets]
+            parts.append("in " + _join(names))
         else:
             parts.append(f"in {len(actor.targets)} countries")
-    if len(parts) == 2 and not actor.sectors:
-        return parts[1]
-    return " ".join(parts) if actor.sectors else (f"organisations {parts[0]}" if parts else "")
+    if not parts:
+        return ""
+    return " ".join(parts) if actor.sectors else f"organisations {parts[0]}"
 
 
 # -- 2. what is new -------------------------------------------------------------------------
@@ -286,10 +298,13 @@ def _cve_sentence(cve: CveFact) -> str | None:
 
 
 def grounded_commentary(facts: StoryFacts) -> list[str]:
-    """At most four short sentences, each traceable to fields of ``facts``."""
+    """At most five short sentences, each traceable to fields of ``facts``."""
     sentences: list[str] = []
     if facts.actors:
         sentences.append(_who_sentence(facts.actors[0]))
+        fit = _fit_sentence(facts.actors[0])
+        if fit:
+            sentences.append(fit[0].upper() + fit[1:])
     if facts.new is not None:
         sentences.append(_new_sentence(facts.new))
     trend = _trend_sentence(facts.trend, facts.sources)
@@ -297,14 +312,14 @@ def grounded_commentary(facts: StoryFacts) -> list[str]:
         sentences.append(trend)
     for cve in facts.cves:
         status = _cve_sentence(cve)
-        if status and len(sentences) < 4:
+        if status and len(sentences) < MAX_SENTENCES:
             sentences.append(status)
             break
     if not sentences:
         vendor = f" It concerns {_join(facts.vendors[:3])}." if facts.vendors else ""
         source = _join(facts.sources) or "one source"
         sentences.append(f"Reported by {source}; it names no catalogued actor or CVE.{vendor}")
-    return [s.strip() for s in sentences[:4] if s.strip()]
+    return [s.strip() for s in sentences[:MAX_SENTENCES] if s.strip()]
 
 
 def _key(sentence: str) -> str:

@@ -83,7 +83,8 @@ _MALWARE_AFTER = re.compile(
     rf"\b(?:{_MALWARE_KIND}|tool|strain|family|variant|payload)s?,?\s+(?:dubbed|called|named|"
     r"known as|tracked as)\s+[\"'\u201c\u2018]?([A-Z][\w.-]*[A-Za-z0-9])"
 )
-_MALWARE_BEFORE = re.compile(rf"\b([A-Z][\w-]*[A-Za-z0-9])\s+(?:{_MALWARE_KIND})s?\b")
+# Headline case too: "New HarvestWipe Malware Hits …".
+_MALWARE_BEFORE = re.compile(rf"\b([A-Z][\w-]*[A-Za-z0-9])\s+(?i:{_MALWARE_KIND})s?\b")
 _BRAND_SHAPE = re.compile(r".[A-Z0-9]")  # an inner capital or digit: GrapeVine, Moobot2
 _MALWARE_STOP = frozenset((
     "the", "a", "an", "new", "this", "that", "its", "their", "same", "custom", "malicious",

@@ -9,6 +9,7 @@ same when it is refreshed later.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ COMPARE_WINDOW = timedelta(days=90)
 TREND_WINDOW = timedelta(days=7)
 _TERMS_CACHE = 4096  # articles whose extracted terms are kept (their text never changes)
 _MAX_TEXT = 20_000  # characters of an article scanned for terms
+PUBLIC = 0  # the visibility of public articles only (no guild's own feeds)
 
 
 def best_names(actor: Actor, n: int = 3) -> list[str]:
@@ -73,7 +75,10 @@ class CommentaryService:
     # -- facts -------------------------------------------------------------------------
 
     async def facts(self, story: Story | StoryOutline) -> StoryFacts:
-        full = story if isinstance(story, Story) else await self._store.articles.get_story(story.id)
+        # Commentary is shown to every guild that sees the story, so only public articles'
+        # text is read (a guild's own feed may share a story with public ones).
+        public = await self._store.articles.get_stories([story.id], guild_id=PUBLIC)
+        full = public[0] if public else None
         when = story.published_at or story.first_seen
         facts = StoryFacts(title=story.title, sources=story.sources, vendors=story.vendors)
         actors: list[Actor] = []
@@ -123,7 +128,7 @@ class CommentaryService:
             new.latest_date = previous.published_at
         if not earlier_ids:
             return new
-        earlier = await articles.get_stories(earlier_ids)
+        earlier = await articles.get_stories(earlier_ids, guild_id=PUBLIC)
         new.earlier = len(earlier)
         seen = StoryTerms()
         seen_cves: set[str] = set()
@@ -206,7 +211,7 @@ class CommentaryService:
 
     async def refresh(self, story_id: int) -> list[str]:
         """Recompute and store a story's commentary."""
-        story = await self._store.articles.get_story(story_id)
+        story = await self._store.articles.outline(story_id)
         if story is None:
             return []
         commentary = await self.write(story)
@@ -231,7 +236,7 @@ def _actor_fact(
     if actor is None:
         return ActorFact(name=name)
     meta = getattr(actor, "meta", {}) or {}
-    sectors = [s for s in meta.get("sectors") or [] if isinstance(s, str)]
+    sectors = _sector_names(s for s in meta.get("sectors") or [] if isinstance(s, str))
     targets = [t for t in meta.get("targets") or [] if isinstance(t, str)]
     known = set(sector_labels(" ".join(sectors))) | {
         code for t in targets if (code := country_code(t))
@@ -251,6 +256,22 @@ def _actor_fact(
         fits=fits,
         outside=outside,
     )
+
+
+_VAGUE_SECTORS = frozenset(("private sector", "administration", "other", "unknown"))
+
+
+def _sector_names(raw: Iterable[str]) -> list[str]:
+    """The catalogue's sectors in the commentary's vocabulary where it has a word for
+    them ("Government, Administration" → government), else as written; once each, vague
+    ones ("Private sector") left out."""
+    names: list[str] = []
+    for sector in raw:
+        plain = re.split(r"\s[-/&]\s|,", sector)[0]  # "Research - Innovation" → research
+        for name in sector_labels(sector) or [" ".join(plain.split()).lower()]:
+            if name not in names and name not in _VAGUE_SECTORS:
+                names.append(name)
+    return names
 
 
 def _cve_fact(cve: str, earlier: int, status: dict[str, CveStatus]) -> CveFact:
