@@ -86,3 +86,33 @@ async def test_llm_endpoint_unreachable(services):
     commentary = CommentaryService(services.store, clock=services.clock, llm=writer)
     story_id = await story_with_actor(services)
     assert (await commentary.refresh(story_id))[0].startswith("Volt Typhoon")
+
+
+async def test_llm_is_given_what_is_new_the_trend_the_key_points_and_the_draft(
+    services, llm_server
+):
+    completions(llm_server, reply="Volt Typhoon now hits telecoms in Guam.")
+    writer = LLMWriter(services.session, url=llm_server.url("/v1"), model="tiny", timeout=5)
+    commentary = CommentaryService(services.store, clock=services.clock, llm=writer)
+    await story_with_actor(services)
+    services.clock.advance(days=2)
+    raw = RawArticle(
+        source="Wire", title="Volt Typhoon breaches telecom providers in Guam",
+        url="https://news.example/volt-guam", published_at=services.clock(),
+        text="Volt Typhoon breached telecom providers in Guam with a backdoor dubbed "
+             "RiverLink. CVE-2025-22881 is exploited in the wild and has no patch yet.",
+    )
+    _, story_id = await services.store.articles.add(
+        await services.ingest._analyse(raw), story_id=None, now=services.clock())
+    assert await commentary.refresh(story_id) == ["Volt Typhoon now hits telecoms in Guam."]
+    sent = json.loads(llm_server.seen[-1][1]["messages"][1]["content"])
+    assert sent["new"]["earlier"] == 1
+    assert "Guam" in sent["new"]["targets"] and sent["new"]["malware"] == ["RiverLink"]
+    assert sent["trend"] == {"subject": "Volt Typhoon", "rank": 2, "week_before": 0}
+    assert sent["cves"][0]["cve"] == "CVE-2025-22881" and sent["cves"][0]["exploited"]
+    assert sent["cves"][0]["no_patch"] and sent["key_points"]
+    # the grounded text is the draft the model improves, and the fallback
+    grounded = grounded_commentary(
+        await commentary.facts(await services.store.articles.outline(story_id)))
+    assert sent["draft"] == grounded
+    assert any(s.startswith("New since the earlier Volt Typhoon story") for s in grounded)
