@@ -11,6 +11,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import aiosqlite
@@ -24,12 +25,14 @@ __all__ = [
     "OverrideConflict",
     "alias_key",
     "name_key",
+    "pick_exact",
 ]
 
 CATALOGUE_VERSION_KEY = "actors.catalogue_version"
 NAMES_GENERATION_KEY = "actors.names_generation"  # bumped whenever names or aliases change
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and the catalogue build asks for the same keys often
 def alias_key(name: str) -> str:
     """The stored lookup key of a name: case-, space-, punctuation- and accent-insensitive.
 
@@ -39,6 +42,7 @@ def alias_key(name: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", name).casefold() if ch.isalnum())
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
     """A stricter key that keeps word breaks: "Threat Group-3390" → "threat group 3390".
 
@@ -48,6 +52,22 @@ def name_key(name: str) -> str:
     folded = unicodedata.normalize("NFKD", name).casefold()
     kept = "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in folded)
     return " ".join(kept.split())
+
+
+def pick_exact(actors: list[Actor], name: str) -> list[Actor]:
+    """Of several actors one alias key denotes, the one `name` picks out exactly (its
+    canonical name, else the one name spelt with these word breaks); else all of them."""
+    if len(actors) < 2:
+        return actors
+    wanted = name_key(name)
+    for test in (
+        lambda a: name_key(a.name) == wanted,
+        lambda a: any(name_key(n) == wanted for n in a.all_names),
+    ):
+        exact = [a for a in actors if test(a)]
+        if len(exact) == 1:
+            return exact
+    return actors
 
 
 @dataclass
@@ -64,6 +84,10 @@ class Actor:
     mitre_id: str | None  # live ATT&CK group id, e.g. "G0016"
     origin: str  # "catalogue" | "operator"
     schemes: dict[str, list[str]] = field(default_factory=dict)  # name + aliases by scheme
+    # Profile for commentary, all keys optional: motivation (list of str: "espionage",
+    # "financial" …), sectors (targeted sectors), targets (targeted countries), kind
+    # ("apt" | "ransomware" | "cybercrime" | "hacktivist" | "psoa" | "influence" | None).
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def all_names(self) -> list[str]:
@@ -102,7 +126,8 @@ _SELECT_ACTOR = (
     " a.origin, a.schemes,"
     " (SELECT json_group_array(json_array(alias, alias_norm, origin, scheme)) FROM"
     "  (SELECT alias, alias_norm, origin, scheme FROM actor_aliases"
-    "   WHERE actor_id = a.id ORDER BY origin, alias))"
+    "   WHERE actor_id = a.id ORDER BY origin, alias)),"
+    " a.meta"
     " FROM actors AS a"
 )
 _SELECT_BY_IDS = _SELECT_ACTOR + " WHERE a.id IN (SELECT value FROM json_each(?))"
@@ -158,20 +183,21 @@ class ActorRepository:
                     json.dumps(actor.related),
                     actor.mitre_id,
                     json.dumps(actor.schemes),
+                    json.dumps(actor.meta),
                 )
                 actor_id = existing.get(key)
                 if actor_id is None or actor_id in keep:
                     cur = await self._db.execute(
                         "INSERT INTO actors (name, country, description, refs, related,"
-                        " mitre_id, schemes, name_norm, origin)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'catalogue')",
+                        " mitre_id, schemes, meta, name_norm, origin)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'catalogue')",
                         (*values, key),
                     )
                     actor_id = int(cur.lastrowid or 0)
                 else:
                     await self._db.execute(
                         "UPDATE actors SET name = ?, country = ?, description = ?, refs = ?,"
-                        " related = ?, mitre_id = ?, schemes = ? WHERE id = ?",
+                        " related = ?, mitre_id = ?, schemes = ?, meta = ? WHERE id = ?",
                         (*values, actor_id),
                     )
                 keep.add(actor_id)
@@ -223,16 +249,14 @@ class ActorRepository:
         An exact canonical-name match wins over other actors that merely list the name as
         an alias ("Ember Bear" is Ember Bear even though Saint Bear lists it too); the
         comparison keeps word breaks, so "COLDRIVER" does not single out "Cold River".
+        Failing that, the one actor holding the name spelt with the same word breaks wins
+        ("COLDRIVER" is Star Blizzard's; "Cold River" is the record of that name).
         """
         key = alias_key(name)
         if not key:
             return []
         actors = await self._select(_SELECT_BY_ALIAS, key)
-        if len(actors) > 1:
-            exact = [a for a in actors if name_key(a.name) == name_key(name)]
-            if len(exact) == 1:
-                return exact
-        return actors
+        return pick_exact(actors, name)
 
     async def all_actors(self) -> list[Actor]:
         async with self._db.execute("SELECT id FROM actors") as cur:
@@ -445,6 +469,7 @@ class ActorRepository:
             scheme = next((r[3] for r in alias_rows if r[1] == name_norm), "") or "other"
             schemes = {scheme: [name], **schemes}
         refs = [*_json_list(row[5]), *_json_list(row[6])]
+        meta = json.loads(row[12] or "{}")
         return Actor(
             id=actor_id,
             name=name,
@@ -456,4 +481,5 @@ class ActorRepository:
             mitre_id=row[8],
             origin=row[9],
             schemes=schemes,
+            meta=meta if isinstance(meta, dict) else {},
         )

@@ -19,9 +19,15 @@ Precision rules, decided per alias:
   aliases the catalogue only writes in lower case, letter-only aliases under 4 characters
   ("GOP", "TSB"), and a few phrases that are ordinary English ("Animal Farm").
 - Aliases shorter than 4 characters that contain digits match only as written.
+- Context: one-word names of ransomware operations that are also ordinary words or names
+  (`aliases.CONTEXT_WORDS`: Hive, Play, Royal, Akira, Medusa, Cactus …) match only in the
+  actor's sense — capitalised and next to a word like "ransomware", "gang", "group",
+  "affiliates", "operators", "crew" or "extortion" ("Hive ransomware", "the Play gang",
+  "Akira's affiliates"); "play a role" and "a hive of activity" tag nothing.
 - An alias shared by several actors is ambiguous and tags none of them — unless it is
-  exactly one of them's canonical name ("Carbanak", also listed under FIN7). An actor it
-  may mean is tagged only when another, unambiguous alias of it is in the text too.
+  exactly one of them's canonical name, or only one of them spells it with these word
+  breaks ("COLDRIVER" is Star Blizzard's, "Cold River" another record). An actor it may
+  mean is tagged only when another, unambiguous alias of it is in the text too.
 """
 
 from __future__ import annotations
@@ -30,7 +36,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.intel.aliases import COMMON_WORDS, alias_key_cased, name_key, normalise_alias
+from bot.intel.aliases import (
+    COMMON_WORDS,
+    CONTEXT_WORDS,
+    alias_key_cased,
+    name_key,
+    normalise_alias,
+)
 from storage.actors import Actor
 
 __all__ = ["ActorTagger"]
@@ -43,7 +55,8 @@ _EDGE_PUNCT = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum()) + 
 )
 # What may stand between two words of one alias in running text.
 _JOINERS = frozenset(
-    [" ", "  ", "\n", "\u00a0", "-", "\u2010", "\u2011", "\u2013", ".", "_", "'", "\u2019"]
+    [" ", "  ", "\n", "\u00a0", "-", "\u2010", "\u2011", "\u2013", ".", "_", "'", "\u2019",
+     "$", "$ "]
 )
 _SMALL_WORDS = frozenset({"of", "the", "and", "de", "al", "el", "a", "an", "for", "in", "on"})
 _GENERIC_WORDS = frozenset({"group", "team", "gang", "crew", "apt", "unit", "actor"})
@@ -57,7 +70,15 @@ _NEVER_PHRASES = frozenset(
 )
 _GENERIC_NUMBERED = re.compile(r"(?:group|unit|team|actor)\s*\d{1,2}", re.IGNORECASE)
 
-_NEVER, _EXACT, _CAPITALISED = 0, 1, 2
+_NEVER, _EXACT, _CAPITALISED, _CONTEXT = 0, 1, 2, 3
+_BREAKS = frozenset(".,;:!?()[]")  # a cue beyond one of these is in another clause
+# Words that put a CONTEXT_WORDS name in the actor's sense, before or after it.
+_CONTEXT_CUES = frozenset(
+    {
+        "ransomware", "gang", "group", "affiliate", "affiliates", "operator", "operators",
+        "crew", "extortion", "cartel", "raas", "actors", "locker",
+    }
+)
 _SKIP_CACHE_MAX = 100_000
 
 
@@ -65,7 +86,9 @@ _SKIP_CACHE_MAX = 100_000
 class _Entry:
     names: tuple[str, ...]  # canonical names this alias key denotes (≥2: ambiguous)
     spellings: frozenset[str]  # case-preserving keys of the catalogue's spellings
-    mode: int  # _EXACT or _CAPITALISED
+    mode: int  # _EXACT, _CAPITALISED or _CONTEXT
+    # Ambiguous keys only: name key of a spelling → the canonical names spelling it so.
+    spelt_by: dict[str, tuple[str, ...]] | None = None
 
 
 def _mode(alias: str) -> int:
@@ -75,6 +98,8 @@ def _mode(alias: str) -> int:
         return _NEVER
     if len(words) == 1:
         word = words[0]
+        if word.isalpha() and key in CONTEXT_WORDS:
+            return _CONTEXT
         if word.isalpha():
             if len(key) < 4 or key in COMMON_WORDS or word.islower():
                 return _NEVER
@@ -101,6 +126,7 @@ class ActorTagger:
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         """`pairs`: (alias as written, canonical name), canonical names included."""
         names: dict[str, dict[str, None]] = {}  # key → canonical names, in first-seen order
+        spelt: dict[str, dict[str, dict[str, None]]] = {}  # key → name key → canonical names
         spellings: dict[str, set[str]] = {}
         modes: dict[str, int] = {}
         lower_first: set[tuple[str, str]] = set()
@@ -114,12 +140,18 @@ class ActorTagger:
             if first and first.group()[0].islower():
                 lower_first.add((key, first.group()))
             names.setdefault(key, {})[canonical] = None
+            spelt.setdefault(key, {}).setdefault(name_key(alias), {})[canonical] = None
             spellings.setdefault(key, set()).add(alias_key_cased(alias))
             # The most permissive spelling decides: "Lazarus Group" may match where
             # "Lazarus group" alone would not.
             modes[key] = max(modes.get(key, _NEVER), _mode(alias))
         self._entries: dict[str, _Entry] = {
-            key: _Entry(tuple(names[key]), frozenset(spellings[key]), modes[key])
+            key: _Entry(
+                tuple(names[key]),
+                frozenset(spellings[key]),
+                modes[key],
+                {nk: tuple(c) for nk, c in spelt[key].items()} if len(names[key]) > 1 else None,
+            )
             for key in names
             if modes[key] != _NEVER
         }
@@ -246,11 +278,16 @@ class ActorTagger:
             j = i
             while key in prefixes:
                 entry = entries.get(key)
-                if entry is not None and _case_ok(entry, words[i : j + 1]):
+                if entry is not None and (
+                    _in_context(chunks, k, words, gaps, chunk_of, i, j)
+                    if entry.mode == _CONTEXT
+                    else _case_ok(entry, words[i : j + 1])
+                ):
                     best = (j, entry)
                 if j + 1 == len(words):
-                    # Continue into the next chunk only across bare whitespace.
-                    if gaps[j]:
+                    # Continue into the next chunk only across bare whitespace (or after
+                    # a "$" that ends a word: "Scattered LAPSUS$ Hunters").
+                    if gaps[j] and gaps[j] != "$":
                         break
                     peeked = True
                     if loaded >= self._window or k + loaded >= len(chunks):
@@ -292,6 +329,8 @@ class ActorTagger:
         # an actor it might mean is tagged only through another, unambiguous alias.
         written = name_key(" ".join(words))
         exact = [c for c in entry.names if name_key(c) == written]
+        if len(exact) != 1 and entry.spelt_by:  # "COLDRIVER", not the "Cold River" record
+            exact = list(entry.spelt_by.get(written, ()))
         if len(exact) == 1:
             found.setdefault(exact[0], None)
 
@@ -304,3 +343,44 @@ def _case_ok(entry: _Entry, words: list[str]) -> bool:
     if "".join(words) in entry.spellings:
         return True
     return entry.mode == _CAPITALISED and _capitalised(words)
+
+
+def _in_context(
+    chunks: list[str],
+    k: int,
+    words: list[str],
+    gaps: list[str],
+    chunk_of: list[int],
+    i: int,
+    j: int,
+) -> bool:
+    """Is words[i..j] (a CONTEXT_WORDS name) capitalised, with a cue word beside it in the
+    same clause (no sentence mark or comma between them)?"""
+    if not words[i][:1].isupper():
+        return False
+    if i > 0:
+        before = words[i - 1] if not _BREAKS.intersection(gaps[i - 1]) else ""
+    elif k > 0 and not _BREAKS.intersection(chunks[k - 1][-1:]):
+        before = _last_word(chunks[k - 1])
+    else:
+        before = ""
+    if before.lower() in _CONTEXT_CUES:
+        return True
+    if _BREAKS.intersection(gaps[j]):
+        return False
+    after = words[j + 1 : j + 3]
+    nxt = k + chunk_of[-1] + 1
+    if (  # read on into the next chunks, unless a sentence mark or bracket comes first
+        len(after) < 2
+        and nxt < len(chunks)
+        and not _BREAKS.intersection(gaps[-1] + chunks[nxt][:1])
+    ):
+        after += _WORD.findall(" ".join(chunks[nxt : nxt + 2]))
+    if after and after[0].lower() == "s" and gaps[j] in ("'", "\u2019"):  # "Akira's crew"
+        after = after[1:]
+    return bool(after) and after[0].lower() in _CONTEXT_CUES
+
+
+def _last_word(chunk: str) -> str:
+    found = _WORD.findall(chunk)
+    return found[-1] if found else ""

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from rapidfuzz import fuzz, process
 
@@ -15,12 +16,15 @@ from storage.actors import alias_key, name_key
 
 __all__ = [
     "COMMON_WORDS",
+    "CONTEXT_WORDS",
     "SCHEMES",
     "Suggester",
     "alias_key_cased",
+    "best_known_names",
     "classify_scheme",
     "group_by_scheme",
     "name_key",
+    "name_tier",
     "normalise_alias",
 ]
 
@@ -49,14 +53,15 @@ def alias_key_cased(name: str) -> str:
 
 # --- naming schemes -------------------------------------------------------------------------
 
-# Display order of the schemes (classification order is _SCHEME_PATTERNS').
+# Display order of the schemes, the names people use most first: Microsoft, CrowdStrike,
+# Mandiant, MITRE, then the others (classification order is _SCHEME_PATTERNS').
 SCHEMES: tuple[str, ...] = (
     "microsoft",
     "crowdstrike",
     "mandiant",
-    "secureworks",
-    "unit42",
     "mitre",
+    "unit42",
+    "secureworks",
     "proofpoint",
     "recorded_future",
     "trend_micro",
@@ -140,11 +145,82 @@ def classify_scheme(alias: str) -> str:
 
 
 def group_by_scheme(names: Iterable[str]) -> dict[str, list[str]]:
-    """Group names by scheme; keys in SCHEMES order, names in the order given, no empties."""
+    """Group names by scheme; keys in SCHEMES order, names in the order given, no empties.
+
+    Give the names best-known first (see `order_names`) and each scheme lists them so."""
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(classify_scheme(name), []).append(name)
     return {scheme: groups[scheme] for scheme in SCHEMES if scheme in groups}
+
+
+_WEATHER_NAME = re.compile(rf"(?:[\w'-]+ ){{1,2}}(?:{_MS_WEATHER})", re.I)
+_APT_NUMBER = re.compile(r"APT\s?-?\d{1,3}", re.I)
+_FIN_NUMBER = re.compile(r"FIN\s?-?\d{1,3}", re.I)
+# Tracking codes and catalogue numbers nobody says aloud: ATK7, TG-4127, SIG40, T-APT-12.
+_CODE = re.compile(r"[A-Za-z]{1,6}(?:[-_ .]?[A-Za-z]{1,4})?[-_ .]?\d+[A-Za-z]?")
+_SECONDARY = frozenset({"unit42", "secureworks", "recorded_future", "trend_micro"})
+_CODED = frozenset({"mitre", "proofpoint", "ibm", "cert_ua"})
+
+
+def name_tier(name: str, scheme: str | None = None) -> int:
+    """How well known a kind of name is: 0 the vendor names people use (Midnight Blizzard,
+    Cozy Bear, APT29, Turla), 1 older or secondary vendors' names (NOBELIUM, FIN7, IRON
+    HEMLOCK), 2 tracking codes (Storm-0558, UNC2452, TA446, ATK7), 3 MITRE G-numbers."""
+    scheme = scheme or classify_scheme(name)
+    if scheme == "mitre":
+        return 3
+    if scheme == "microsoft":
+        return 0 if _WEATHER_NAME.fullmatch(name) else 1 if name.isalpha() else 2
+    if scheme == "mandiant":
+        return 0 if _APT_NUMBER.fullmatch(name) else 1 if _FIN_NUMBER.fullmatch(name) else 2
+    if scheme == "crowdstrike":
+        return 0
+    if scheme in _SECONDARY:
+        return 1
+    if scheme in _CODED or _CODE.fullmatch(name.strip()):
+        return 2
+    return 0
+
+
+def order_names(names: Iterable[str], weight: Mapping[str, int] | None = None) -> list[str]:
+    """Names best-known first: by tier, then scheme (SCHEMES order), then `weight` (by alias
+    key, higher first: the catalogue passes how many sources list the name), then the
+    order given. Never alphabetical."""
+    weight = weight or {}
+    rank = {scheme: i for i, scheme in enumerate(SCHEMES)}
+
+    def key(item: tuple[int, str]) -> tuple[int, int, int, int]:
+        pos, name = item
+        scheme = classify_scheme(name)
+        return (name_tier(name, scheme), rank[scheme], -weight.get(normalise_alias(name), 0), pos)
+
+    return [name for _, name in sorted(enumerate(names), key=key)]
+
+
+class _Named(Protocol):
+    name: str
+    schemes: dict[str, list[str]]
+
+
+def best_known_names(actor: _Named, n: int = 3) -> list[str]:
+    """The `n` best-known names of `actor` besides its canonical name, for "a.k.a.".
+
+    Walks the actor's names in the catalogue's best-known order (tier, then scheme in
+    SCHEMES order, then each scheme's own order): an article about Midnight Blizzard is
+    glossed "APT29, Cozy Bear", never "ATK7"."""
+    rank = {scheme: i for i, scheme in enumerate(SCHEMES)}
+    canonical = normalise_alias(actor.name)
+    seen = {canonical}
+    candidates: list[tuple[int, int, int, str]] = []
+    for scheme, names in actor.schemes.items():
+        for pos, name in enumerate(names):
+            key = normalise_alias(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidates.append((name_tier(name, scheme), rank.get(scheme, len(rank)), pos, name))
+    return [name for *_, name in sorted(candidates)[: max(n, 0)]]
 
 
 # --- common words ---------------------------------------------------------------------------
@@ -168,6 +244,21 @@ COMMON_WORDS: frozenset[str] = frozenset(
         "boron", "bromine", "calcium", "helium", "magnesium", "manganese", "potassium", "radium",
         "sulphur", "plutonium", "nickel", "carbon", "gold", "silver", "tin", "group", "team",
         "gang", "crew", "unit", "actor", "operation", "apt", "the", "honeybee"
+    }
+)
+
+
+# Single-word names of ransomware and extortion operations that are also ordinary words or
+# names (Hive, Play, Royal, Akira …). The tagger matches them only in the actor's sense:
+# capitalised and next to a word like "ransomware", "gang" or "affiliates"
+# (bot.intel.actor_tagging). Taking precedence over COMMON_WORDS.
+CONTEXT_WORDS: frozenset[str] = frozenset(
+    {
+        "akira", "avaddon", "babuk", "beast", "cactus", "conti", "cuba", "daixin", "embargo",
+        "everest", "fog", "hive", "hunters", "interlock", "karakurt", "lorenz", "lynx", "maze",
+        "medusa", "monti", "phobos", "play", "quantum", "royal", "snatch", "termite", "trigona",
+        "warlock", "zeppelin", "devman", "sinobi", "gunra", "sarcoma", "hellcat", "mallox",
+        "egregor", "ryuk",
     }
 )
 

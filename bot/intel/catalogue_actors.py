@@ -12,8 +12,10 @@ from bot.intel.aliases import (
     group_by_scheme,
     name_key,
     normalise_alias,
+    order_names,
 )
-from bot.intel.catalogue_clusters import Cluster
+from bot.intel.catalogue_clusters import AUTHORITATIVE_SOURCES, Cluster
+from bot.intel.catalogue_profile import merge_profiles
 from storage.actors import Actor
 
 __all__ = ["add_derived_aliases", "build_actor", "make_names_unique"]
@@ -26,6 +28,10 @@ _APT_NAME = re.compile(r"APT\d{1,3}")
 _CODE_NAME = re.compile(
     r"(?:Threat Group|TG|DEV|Storm|UNC|TA|TAG|UAC)[- ]?\d+|TEMP\.\w+", re.IGNORECASE
 )
+
+
+# Whose name and description a record takes first (after a live MITRE group's).
+_SOURCE_ORDER = ("mitre", "misp", "curated", "ransomware", "tidal", "msag", "microsoft")
 
 
 def _base_name(members: list[Cluster]) -> str:
@@ -93,7 +99,9 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 
 def build_actor(members: list[Cluster]) -> Actor:
     # MITRE first: its descriptions and spellings are the most carefully edited.
-    members = sorted(members, key=lambda c: (c.source != "mitre", c.revoked_by is not None))
+    members = sorted(
+        members, key=lambda c: (_SOURCE_ORDER.index(c.source), c.revoked_by is not None)
+    )
     name = _canonical_name(members)
     canonical_key = normalise_alias(name)
 
@@ -115,6 +123,20 @@ def build_actor(members: list[Cluster]) -> Actor:
         misp = [c for c in members if c.source == "misp" and c.description]
         best = [c for c in misp if normalise_alias(c.name) == canonical_key] or misp
         description = best[0].description if best else ""
+    if not description:  # Tidal before the ransomware galaxy's ransom-note boilerplate
+        for source in ("tidal", "msag", "ransomware"):
+            description = next(
+                (c.description for c in members if c.source == source and c.description), ""
+            )
+            if description:
+                break
+    # How many sources list each name: the best-known names are the ones most list.
+    listed: dict[str, int] = defaultdict(int)
+    for source in {c.source for c in members}:
+        keys = {normalise_alias(n) for c in members if c.source == source
+                for n in [c.name, *c.synonyms]}
+        for key in keys:
+            listed[key] += 2 if source in AUTHORITATIVE_SOURCES else 1
     return Actor(
         id=None,
         name=name,
@@ -125,7 +147,11 @@ def build_actor(members: list[Cluster]) -> Actor:
         related=[],
         mitre_id=live[0].mitre_id if live else None,
         origin="catalogue",
-        schemes=group_by_scheme([name, *aliases]),
+        # In the sources' own order (MITRE's first) where tier, scheme and count tie.
+        schemes=group_by_scheme(order_names([name, *(
+            _display_spelling(v) for k, v in spellings.items() if k != canonical_key
+        )], listed)),
+        meta=merge_profiles(c.profile for c in members),
     )
 
 
@@ -157,7 +183,7 @@ def add_derived_aliases(actors: list[Actor]) -> None:
             idx, word = entries[0]
             actor = actors[idx]
             actor.aliases = sorted([*actor.aliases, word], key=lambda s: (s.casefold(), s))
-            actor.schemes = group_by_scheme([actor.name, *actor.aliases])
+            _add_to_schemes(actor, word)
 
 
 def make_names_unique(actors: list[Actor]) -> None:
@@ -171,5 +197,10 @@ def make_names_unique(actors: list[Actor]) -> None:
             old = actor.name
             actor.name = f"{old} ({qualifier})"
             actor.aliases = sorted({*actor.aliases, old}, key=lambda s: (s.casefold(), s))
-            actor.schemes = group_by_scheme([actor.name, *actor.aliases])
+            _add_to_schemes(actor, actor.name)
         seen.add(normalise_alias(actor.name))
+
+
+def _add_to_schemes(actor: Actor, name: str) -> None:
+    """Add one name last in its scheme, keeping the best-known order of the others."""
+    actor.schemes = group_by_scheme([*(n for v in actor.schemes.values() for n in v), name])

@@ -62,18 +62,46 @@ ARTICLES: list[tuple[str, str, set[str]]] = [
     (
         "tools-not-actors",
         "Operators staged Cobalt Strike beacons, abused a Chromium flaw and dropped the Snake "
-        "keylogger; a Play ransomware affiliate also appeared. The GOP and TSB commented.",
+        "keylogger; they play a part, as a hive of scripts did. The GOP and TSB commented.",
         set(),
     ),
     (
+        # Microsoft's table lists LABYRINTH CHOLLIMA under four North Korean groups.
         "ambiguous-alone",
-        "Bluenoroff stole cryptocurrency from an exchange in a months-long operation.",
+        "Labyrinth Chollima stole cryptocurrency from an exchange in a months-long operation.",
         set(),
     ),
     (
         "ambiguous-with-anchor",
-        "Bluenoroff, which many vendors place inside the Lazarus Group, stole funds again.",
+        "Labyrinth Chollima, which Microsoft now tracks as Diamond Sleet, stole funds again.",
         {"Lazarus Group"},
+    ),
+    (
+        # Bluenoroff is MITRE's APT38, no longer lumped into the Lazarus umbrella.
+        "dprk-subgroups",
+        "Bluenoroff, which many vendors place inside the Lazarus Group, stole funds again; "
+        "Sapphire Sleet and Moonstone Sleet ran fake recruiters, and Andariel hit hospitals.",
+        {"APT38", "Lazarus Group", "Moonstone Sleet", "Andariel"},
+    ),
+    (
+        "ransomware-groups",
+        "LockBit 3.0 affiliates and the ALPHV/BlackCat crew hit hospitals; Cl0p exploited "
+        "MOVEit while Qilin and 8Base posted victims. Hive ransomware is gone, the Play gang "
+        "is not, and Akira's affiliates moved to ESXi.",
+        {"LockBit", "BlackCat", "Clop", "Qilin", "8Base", "Hive", "Play", "Akira"},
+    ),
+    (
+        "ransomware-words-in-plain-sense",
+        "Play a role in recovery. The SOC was a hive of activity, the Royal Mail was late, "
+        "Medusa appears in a museum, Akira is a film, and Cactus grows. Royal, ransomware "
+        "aside, is a word.",
+        set(),
+    ),
+    (
+        "units-and-new-clusters",
+        "GRU Unit 26165 officers were indicted; Unit 74455 ran the wiper. UNC6040 vished "
+        "help desks, Slow Pisces lured developers, and Scattered LAPSUS$ Hunters extorted.",
+        {"APT28", "Sandworm Team", "UNC6040", "TraderTraitor", "Scattered LAPSUS$ Hunters"},
     ),
     (
         "boundaries",
@@ -192,6 +220,25 @@ def test_ambiguous_alias_needs_an_unambiguous_one_of_the_same_actor() -> None:
 def test_ambiguous_alias_that_is_one_actors_canonical_name_picks_it() -> None:
     t = make([("Carbanak", "Carbanak"), ("Carbanak", "FIN7"), ("FIN7", "FIN7")])
     assert t.tag("Carbanak malware") == ["Carbanak"]
+
+
+def test_ambiguous_key_picks_the_actor_spelling_it_with_these_word_breaks() -> None:
+    t = make([("COLDRIVER", "Star Blizzard"), ("Star Blizzard", "Star Blizzard"),
+              ("Cold River", "Cold River")])
+    assert t.tag("COLDRIVER phished NGOs") == ["Star Blizzard"]
+    assert t.tag("the Cold River campaign") == ["Cold River"]
+
+
+def test_common_word_ransomware_names_need_the_actors_sense() -> None:
+    t = make([("Hive", "Hive"), ("Play", "Play"), ("PLAY", "Play"), ("Royal", "Royal")])
+    for text in ("Hive ransomware", "the Hive gang", "Hive affiliates", "HIVE operators",
+                 "ransomware group Hive", "Hive's crew", "Hive extortion"):
+        assert t.tag(text) == ["Hive"], text
+    for text in ("a hive of activity", "Hive. Ransomware is next", "Hive, ransomware",
+                 "Hive (ransomware)", "hive ransomware", "Hive is a honeycomb", "Hive"):
+        assert t.tag(text) == [], text
+    assert t.tag("Play a role; they play the Play ransomware") == ["Play"]
+    assert t.tag("Royal Mail and the Royal crew") == ["Royal"]
 
 
 def test_tagger_pickles_for_worker_processes(tagger: ActorTagger) -> None:

@@ -3,6 +3,7 @@ operator overrides and organisations."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from bot.intel.actor_tagging import ActorTagger
 from bot.intel.catalogue import load_catalogue, load_overrides
 from storage.actors import Actor, ActorOverride, ActorRepository, OverrideConflict
-from storage.db import open_db
+from storage.db import migrations, open_db
 from tests.intel.test_catalogue import SAME_ACTOR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -131,13 +132,69 @@ async def test_alias_pairs_resolve_through_the_store(repo: ActorRepository) -> N
 
 async def test_ambiguous_unknown_and_canonical_names(repo: ActorRepository) -> None:
     assert await names(repo, "Grizzly Steppe") == ["APT28", "APT29"]
-    assert await names(repo, "COLDRIVER") == ["Cold River", "Star Blizzard"]
+    # One alias key, two spellings: each picks the record spelling it so.
+    assert await names(repo, "COLDRIVER") == ["Star Blizzard"]
+    assert await names(repo, "Cold River") == ["Cold River"]
+    assert await names(repo, "Labyrinth Chollima") == [
+        "Citrine Sleet", "Lazarus Group", "Moonstone Sleet", "TraderTraitor"
+    ]
     # An exact canonical name wins over records that merely list it as an alias.
     assert await names(repo, "Carbanak") == ["Carbanak"]
     assert await names(repo, "Ember Bear") == ["Ember Bear"]
     assert await names(repo, "Andariel") == ["Andariel"]
     assert await names(repo, "Quiet Meadow Collective") == []
     assert await names(repo, " -- ") == []
+
+
+async def test_issue_10_names_resolve_to_one_actor(repo: ActorRepository) -> None:
+    for name, expected in (
+        ("Sapphire Sleet", "APT38"), ("Lazarus", "Lazarus Group"), ("LockBit 3.0", "LockBit"),
+        ("ALPHV", "BlackCat"), ("Cl0p", "Clop"), ("Hive", "Hive"), ("Qilin", "Qilin"),
+        ("Unit 26165", "APT28"), ("Unit 74455", "Sandworm Team"), ("UNC6040", "UNC6040"),
+        ("Scattered LAPSUS$ Hunters", "Scattered LAPSUS$ Hunters"),
+        ("Slow Pisces", "TraderTraitor"), ("Copper Typhoon", "Tonto Team"),
+        ("Antique Typhoon", "Antique Typhoon"), ("Houndstooth Typhoon", "Houndstooth Typhoon"),
+        ("HYDROGEN", "APT12"), ("CHLORINE", "APT19"), ("Star Blizzard", "Star Blizzard"),
+        ("Seashell Blizzard", "Sandworm Team"),
+    ):
+        assert await names(repo, name) == [expected], name
+    (lazarus,) = await repo.resolve("Lazarus")
+    assert {"APT38", "Andariel", "Moonstone Sleet"} <= set(lazarus.related)
+    assert "Sapphire Sleet" not in lazarus.aliases
+
+
+async def test_meta_and_scheme_order_survive_the_store(
+    repo: ActorRepository, catalogue: list[Actor]
+) -> None:
+    (stored,) = await repo.resolve("APT29")
+    original = next(a for a in catalogue if a.name == "APT29")
+    assert stored.meta == original.meta and stored.meta["kind"] == "apt"
+    assert stored.schemes == original.schemes  # best-known order, not alphabetical
+    assert stored.schemes["microsoft"][0] == "Midnight Blizzard"
+
+
+async def test_migration_10_adds_meta_to_a_store_that_predates_it(tmp_path: Path) -> None:
+    path = tmp_path / "v9.db"
+    old = sqlite3.connect(path)
+    for number, _name, sql in migrations():
+        if number <= 9:
+            old.executescript(sql)
+    old.execute("PRAGMA user_version = 9")
+    old.execute(
+        "INSERT INTO actors (name, name_norm, origin) VALUES ('Old One', 'oldone', 'operator')"
+    )
+    old.commit()
+    old.close()
+    conn = await open_db(path)  # applies 010 onwards
+    try:
+        repo = ActorRepository(conn)
+        (found,) = await repo.resolve("Old One") or [
+            a for a in await repo.all_actors() if a.name == "Old One"
+        ]
+        assert found.meta == {}  # the column's default; readers treat missing keys as empty
+        assert await repo.catalogue_version() is None  # so ensure_catalogue fills it in
+    finally:
+        await conn.close()
 
 
 async def test_alias_index_and_names(repo: ActorRepository) -> None:
