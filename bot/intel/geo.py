@@ -77,15 +77,18 @@ _COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "VN": ("Vietnam", ("Vietnamese",)),
 }
 
-_BY_WORD: dict[str, str] = {}
+_BY_WORD: dict[str, str] = {}  # casefolded name or adjective → code
+_AS_WRITTEN: dict[str, str] = {}  # the capitalised form running text uses → code
 for _code, (_short, _others) in _COUNTRIES.items():
     for _word in (_short.removeprefix("the "), *_others):
         _BY_WORD[_word.casefold()] = _code
-# Longest first, so "South Korean" wins over "Korean" and "Russian Federation" over
-# "Russian"; capitalised words only (a country name in running text is capitalised).
-_WORDS = sorted(_BY_WORD, key=len, reverse=True)
+        _AS_WRITTEN[_word] = _code
+# Case-sensitive (a country name in running text is capitalised, and "us" is a pronoun
+# where "US" is a country); longest first, so "South Korean" wins over "Korean".
 _PATTERN = re.compile(
-    r"(?<![\w.])(" + "|".join(re.escape(w) for w in _WORDS) + r")(?![\w])", re.I
+    r"(?<![\w.])("
+    + "|".join(re.escape(w) for w in sorted(_AS_WRITTEN, key=len, reverse=True))
+    + r")(?!\w)"
 )
 _BY_NAME = {short.removeprefix("the ").casefold(): code for code, (short, _) in _COUNTRIES.items()}
 
@@ -106,16 +109,11 @@ def country_code(name: str) -> str | None:
 
 
 def countries_in(text: str) -> list[str]:
-    """Codes of the countries a text names, in order of first mention. Only capitalised
-    forms count ("us" is a pronoun, "US" a country)."""
+    """Codes of the countries a text names, in order of first mention. Only the forms
+    running text uses count ("us" is a pronoun, "US" a country)."""
     found: list[str] = []
     for match in _PATTERN.finditer(text):
-        word = match.group(1)
-        if not word[0].isupper():
-            continue
-        if word.casefold() in ("us", "uk", "uae", "prc", "dprk") and not word.isupper():
-            continue
-        code = _BY_WORD[word.casefold()]
+        code = _AS_WRITTEN[match.group(1)]
         if code not in found:
             found.append(code)
     return found

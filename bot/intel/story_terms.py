@@ -69,11 +69,18 @@ _NARROWER = (
     ("spear-phishing", "phishing"),
     ("help-desk social engineering", "social engineering"),
 )
-_TARGETING = re.compile(
+def _folded(pattern: str) -> re.Pattern[str]:
+    """A case-insensitive pattern to search lower-cased text with: markedly faster than
+    re.I on CPython. Upper-case escapes (\\S, \\W, \\B …) would change meaning when
+    lowered, so none may be used."""
+    assert not re.search(r"\\[A-Z]", pattern), pattern
+    return re.compile(pattern.lower())
+
+
+_TARGETING = _folded(
     r"\b(?:target\w*|attack\w*|breach\w*|compromis\w*|hit|hits|struck|victim\w*|intru\w*|"
     r"infiltrat\w*|hack\w*|spy\w*|phish\w*|lure\w*|against|disrupt\w*|approach\w*|"
     r"access to|inside|stole|steal\w*|theft|wiper)\b",
-    re.I,
 )
 _MALWARE_KIND = (
     r"malware|backdoor|loader|dropper|implant|trojan|RAT|stealer|infostealer|wiper|botnet|"
@@ -92,24 +99,21 @@ _MALWARE_STOP = frozenset((
     "ddos", "iot", "mfa", "vpn", "oauth", "dll", "rmm",
 ))
 
-_EXPLOITED = re.compile(
+_EXPLOITED = _folded(
     r"exploited in the wild|in-the-wild exploitation|actively exploit\w*|active exploitation|"
     r"under active (?:exploitation|attack)|(?:are|is|were|was|have been|has been)"
     r" (?:already |being |actively )*(?:exploit|abus)(?:ing|ed)\b|exploitation attempts|"
     r"Known Exploited Vulnerabilities|zero-?day (?:exploited|used|abused)",
-    re.I,
 )
-_NOT_EXPLOITED = re.compile(
+_NOT_EXPLOITED = _folded(
     r"(?:not|no) (?:aware of|seen|observed|evidence of) (?:any )?(?:exploitation|attacks|"
     r"in-the-wild)|has not seen attacks|no (?:known )?exploitation",
-    re.I,
 )
-_NO_PATCH = re.compile(
+_NO_PATCH = _folded(
     r"no (?:patch|fix)(?:es)? (?:is |are )?(?:yet |currently )?(?:available|yet)|"
     r"(?:has|have) not (?:yet )?(?:released|issued|shipped|published) (?:a |any )?"
     r"(?:patch|fix|update)|without a (?:patch|fix)|patch is not (?:yet )?available|"
     r"before a (?:patch|fix) (?:is|was) (?:available|released)|until a fix ships",
-    re.I,
 )
 _VERSION = r"v?\d+(?:\.\d+)+(?:[-.]?[A-Za-z]+\d*(?:\.\d+)*)?"
 _PATCHED_IN = re.compile(
@@ -118,14 +122,15 @@ _PATCHED_IN = re.compile(
     rf"released \w+ ({_VERSION}) to fix",
     re.I,
 )
-_PATCHED = re.compile(
+_PATCHED = _folded(
     r"(?:released|issued|shipped|published|rolled out) (?:emergency |security )?"
     r"(?:patches|updates|fixes|a fix|a patch)|(?:has|have) (?:fixed|patched)|\bfixes\b",
-    re.I,
 )
 
-_SECTOR_RES = [(label, re.compile(rf"\b(?:{pat})\b", re.I)) for label, pat in _SECTORS]
-_TECHNIQUE_RES = [(label, re.compile(rf"(?:{pat})", re.I)) for label, pat in _TECHNIQUES]
+# A sentence without any of these words states no exploitation or patch status.
+_STATUS_HINT = _folded(r"exploit|abus|patch|fix|version|release|update|zero-?day|attack|issued")
+_SECTOR_RES = [(label, _folded(rf"\b(?:{pat})\b")) for label, pat in _SECTORS]
+_TECHNIQUE_RES = [(label, _folded(rf"(?:{pat})")) for label, pat in _TECHNIQUES]
 
 
 @dataclass(slots=True)
@@ -165,7 +170,8 @@ class StoryTerms:
 def sector_labels(text: str) -> list[str]:
     """The sector labels a text names, in vocabulary order (also used to read the
     catalogue's own sector lists: "Government, Defense" → government, defence)."""
-    return [label for label, pattern in _SECTOR_RES if pattern.search(text)]
+    low = text.lower()
+    return [label for label, pattern in _SECTOR_RES if pattern.search(low)]
 
 
 def _add(values: list[str], value: str) -> None:
@@ -180,20 +186,20 @@ def extract_terms(title: str, text: str) -> StoryTerms:
     sentences = [title, *split_sentences(text)]
     cves_in_text = find_cves(f"{title}\n{text}")
     for sentence in sentences:
-        targeting = bool(_TARGETING.search(sentence))
-        if targeting:
+        low = sentence.lower()
+        if _TARGETING.search(low):
             for label, pattern in _SECTOR_RES:
-                if pattern.search(sentence):
+                if pattern.search(low):
                     _add(terms.sectors, label)
             for code in countries_in(sentence):
                 _add(terms.countries, code)
         for label, pattern in _TECHNIQUE_RES:
-            if pattern.search(sentence):
+            if pattern.search(low):
                 _add(terms.techniques, label)
         for name in _malware_names(sentence):
             if name.casefold() not in _MALWARE_STOP:
                 _add(terms.malware, name)
-        status = _status(sentence)
+        status = _status(sentence, low) if _STATUS_HINT.search(low) else None
         if status is not None:
             named = find_cves(sentence)
             keys = named or (cves_in_text if len(cves_in_text) == 1 else [""])
@@ -219,18 +225,17 @@ def _malware_names(sentence: str) -> list[str]:
     return [n.rstrip(".,") for n in names]
 
 
-def _status(sentence: str) -> CveStatus | None:
+def _status(sentence: str, low: str) -> CveStatus | None:
+    """What one sentence states (``low`` is the sentence lower-cased)."""
+    not_exploited = bool(_NOT_EXPLOITED.search(low))
     status = CveStatus(
-        exploited=bool(_EXPLOITED.search(sentence)) and not _NOT_EXPLOITED.search(sentence),
-        not_exploited=bool(_NOT_EXPLOITED.search(sentence)),
-        no_patch=bool(_NO_PATCH.search(sentence)),
+        exploited=not not_exploited and bool(_EXPLOITED.search(low)),
+        not_exploited=not_exploited,
+        no_patch=bool(_NO_PATCH.search(low)),
     )
-    for match in _PATCHED_IN.finditer(sentence):
-        version = next(g for g in match.groups() if g)
-        _add(status.fixed_in, version)
-    status.patched = bool(status.fixed_in) or (
-        not status.no_patch and bool(_PATCHED.search(sentence))
-    )
+    for match in _PATCHED_IN.finditer(sentence):  # the original case: "22.7R2.8"
+        _add(status.fixed_in, next(g for g in match.groups() if g))
+    status.patched = bool(status.fixed_in) or (not status.no_patch and bool(_PATCHED.search(low)))
     if status.exploited or status.not_exploited or status.no_patch or status.patched:
         return status
     return None
