@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 from bot.intel.cves import find_cves
 from bot.intel.fingerprint import STOPWORDS, stem, title_tokens
@@ -136,6 +137,7 @@ def _count_terms(low: str, terms: tuple[str, ...]) -> int:
     return hits
 
 
+_DIGIT = re.compile(r"\d")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
 _VERSION = re.compile(r"\b\d+\.\d+(?:\.\d+)*\b")
 _DATE = re.compile(
@@ -154,12 +156,15 @@ _STATUS = frozenset(stem(w) for w in (
 ))
 
 
+_stem = lru_cache(maxsize=1 << 16)(stem)  # news repeats its words; stemming is the cost
+
+
 def _stems(norm: str) -> frozenset[str]:
-    return frozenset(stem(w) for w in norm.split() if w not in STOPWORDS and len(w) > 1)
+    return frozenset(_stem(w) for w in norm.split() if w not in STOPWORDS and len(w) > 1)
 
 
 def centrality(bags: Sequence[frozenset[str]], *, damping: float = 0.85,
-               iterations: int = 30) -> list[float]:
+               iterations: int = 20) -> list[float]:
     """TextRank scores of sentences given as sets of word stems: PageRank over edges
     weighted by the summed IDF of the words two sentences share, normalised by their
     lengths (TextRank's overlap / (log|A| + log|B|)). Sparse: pairs are found through an
@@ -204,18 +209,18 @@ def centrality(bags: Sequence[frozenset[str]], *, damping: float = 0.85,
     return [r / top for r in rank]
 
 
-def _candidates(title: str, text: str, lead: str | None) -> list[tuple[str, str]]:
-    """(sentence, normalised) pairs that may become points: the lead's sentences that are
-    not part of the body first, then the body's; debris, furniture, fragments, repeats and
-    the title dropped."""
+def _candidates(title: str, text: str, lead_norm: dict[str, str]
+                ) -> list[tuple[str, str, frozenset[str]]]:
+    """(sentence, normalised, content words) of the sentences that may become points: the
+    lead's sentences (``lead_norm``: normalised → sentence) that are not part of the body
+    first, then the body's; debris, furniture, fragments, repeats and the title dropped."""
     body = [(s, _norm(s)) for s in split_sentences(text or "")]
     text_norm = {n for _, n in body}
-    ordered = [(s, n) for s, n in ((s, _norm(s)) for s in split_sentences(lead or ""))
-               if n not in text_norm]
+    ordered = [(s, n) for n, s in lead_norm.items() if n not in text_norm]
     ordered += body
     title_norm = _norm(title or "")
     title_set = _tokens(title or "")
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, frozenset[str]]] = []
     seen: set[str] = set()
     for raw, norm in ordered:
         s = raw.strip()
@@ -225,10 +230,11 @@ def _candidates(title: str, text: str, lead: str | None) -> list[tuple[str, str]
         if is_debris(s) or is_promo_line(s) or (not _ENDS_SENTENCE.search(s)
                                                 and is_furniture_line(s)):
             continue  # furniture lines never end like a sentence ("Home | News | Webinars")
-        if title_set and jaccard(_tokens(s), title_set) > 0.8:
+        toks = frozenset(w for w in norm.split() if w not in STOPWORDS)
+        if title_set and jaccard(toks, title_set) > 0.8:
             continue  # the title repeated as a sentence
         seen.add(norm)
-        out.append((s, norm))
+        out.append((s, norm, toks))
         if len(out) >= RANKED:
             break
     return out
@@ -237,8 +243,13 @@ def _candidates(title: str, text: str, lead: str | None) -> list[tuple[str, str]
 def _reader_score(s: str, boost: tuple[str, ...], bag: frozenset[str]) -> float:
     """What a security reader needs in a sentence: CVEs, named actors and vendors,
     versions, counts, money, dates, status words."""
-    score = 0.0
-    cves = find_cves(s)
+    score = 0.35 * min(len(bag & _STATUS), 3)
+    low = s.lower()
+    if boost:
+        score += min(1.6 * _count_terms(low, boost), 3.2)
+    if not _DIGIT.search(s):
+        return score  # no CVE, number, version, money or date
+    cves = find_cves(s) if "cve" in low else []
     if cves:
         score += 2.0 + 0.4 * min(len(cves) - 1, 2)
     rest = s
@@ -252,9 +263,6 @@ def _reader_score(s: str, boost: tuple[str, ...], bag: frozenset[str]) -> float:
         score += 0.4
     if _DATE.search(s):
         score += 0.3
-    if boost:
-        score += min(1.6 * _count_terms(s.lower(), boost), 3.2)
-    score += 0.35 * min(len(bag & _STATUS), 3)
     return score
 
 
@@ -280,21 +288,24 @@ def key_points(
     n_min: int = 3,
     n_max: int = MAX_POINTS,
     boost_terms: Iterable[str] = (),
+    rank: Callable[[Sequence[frozenset[str]]], list[float]] = centrality,
 ) -> list[str]:
     """Extract ``n_min``..``n_max`` key sentences from ``text`` (fewer only if the text has
-    fewer usable sentences), in their original order. Deterministic."""
-    candidates = _candidates(title, text, lead)
+    fewer usable sentences), in their original order. Deterministic. ``rank`` scores the
+    sentences' centrality from their word stems, 0..1 (bench/bench_quality.py swaps in
+    sumy's rankers to compare)."""
+    lead_norm = {_norm(s): s for s in split_sentences(lead or "")}
+    candidates = _candidates(title, text, lead_norm)
     if not candidates:
         return []
-    lead_norm = {_norm(s) for s in split_sentences(lead or "")}
     title_words = title_tokens(title or "")
     boost = _boost_terms(boost_terms)
-    bags = [_stems(norm) for _, norm in candidates]
-    central = centrality(bags)
+    bags = [_stems(norm) for _, norm, _ in candidates]
+    central = rank(bags)
     total = len(candidates)
 
     scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]] = []
-    for idx, (s, norm) in enumerate(candidates):
+    for idx, (s, norm, toks) in enumerate(candidates):
         bag = bags[idx]
         score = 2.5 * central[idx]
         if title_words:
@@ -304,7 +315,6 @@ def key_points(
             score += 1.2
         score += 1.5 * (1.0 - idx / total) + (0.6 if idx < 3 else 0.0)
         score -= _style_penalty(s)
-        toks = frozenset(w for w in norm.split() if w not in STOPWORDS)
         scored.append((score, idx, trim(s), toks, bag))
 
     want = min(n_max, max(n_min, math.ceil(total / 2)))
@@ -316,21 +326,17 @@ def _mmr(scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]],
     """Indexes of ``want`` sentences chosen greedily by score minus ``penalty`` times the
     highest word-stem overlap with those already chosen; near-duplicates never both."""
     chosen: list[int] = []
-    left = list(range(len(scored)))
+    left = set(range(len(scored)))
+    redundancy = [0.0] * len(scored)  # highest overlap with a chosen sentence so far
     while left and len(chosen) < want:
-        best, best_value = -1, -math.inf
-        for i in left:
-            value = scored[i][0]
-            if chosen:
-                bag = scored[i][4]
-                value -= penalty * max(jaccard(bag, scored[j][4]) for j in chosen)
-            if value > best_value:
-                best, best_value = i, value
-        left.remove(best)
-        toks = scored[best][3]
+        best = max(left, key=lambda i: (scored[i][0] - penalty * redundancy[i], -i))
+        left.discard(best)
+        toks, bag = scored[best][3], scored[best][4]
         if any(jaccard(toks, scored[j][3]) > DUPLICATE_JACCARD for j in chosen):
             continue
         chosen.append(best)
+        for i in left:
+            redundancy[i] = max(redundancy[i], jaccard(bag, scored[i][4]))
     return chosen
 
 

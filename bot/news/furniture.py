@@ -106,7 +106,7 @@ _IOC_LABEL = re.compile(
     re.IGNORECASE,
 )
 _BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25aa\u25cf\u2023\u2013]|\(?\d{1,3}[.)])\s+")
-_SEPARATORS = re.compile(r"\s*(?:[|·•/>»›]|\s-\s)\s*")
+_SEPARATORS = re.compile(r"\s*[|·•>»›]\s*|\s+[/\-–]\s+")
 
 
 def _plain(line: str) -> str:
@@ -140,9 +140,12 @@ def is_menu_line(line: str) -> bool:
     s = _plain(raw)
     if not s:
         return False
-    parts = [p for p in _SEPARATORS.split(s) if p]
-    if parts and all(p.lower().strip(" .:") in _MENU_WORDS for p in parts):
+    parts = [p.strip(" .:") for p in _SEPARATORS.split(s) if p.strip(" .:")]
+    if parts and all(p.lower() in _MENU_WORDS for p in parts):
         return True
+    if len(parts) >= 3 and all(len(_words(p)) <= 3 and not _SENTENCE_END.search(p)
+                               and any(c.isalpha() for c in p) for p in parts):
+        return True  # "Home | Webinars | Threat Intelligence | About THN"
     if s.endswith(":") or (_SENTENCE_END.search(s) and not s.endswith("...")):
         return False  # a label ("References:") or a sentence
     return len(_words(s)) <= 2 and not any(ch.isdigit() for ch in s)
@@ -150,6 +153,8 @@ def is_menu_line(line: str) -> bool:
 
 def is_ioc_line(line: str) -> bool:
     """An indicator line: hashes, IPs, defanged URLs or domains, optionally labelled."""
+    if line.count(" ") > 12:
+        return False  # indicators come one or a few to a line, with a label at most
     s = _IOC_LABEL.sub("", _plain(line))
     if not s or s.count(",") >= 2 or "\t" in s or not _IOC.search(s):
         return False  # tabular rows are data of another kind, left to the importer
@@ -166,13 +171,17 @@ def is_sidebar_entry(line: str) -> bool:
 
 def is_promo_line(line: str) -> bool:
     """A newsletter or webinar pitch ("Join 50,000 defenders who read our newsletter.")."""
+    if len(line) > 300 or not _PROMO.search(line):
+        return False
     s = _plain(line)
-    return len(_words(s)) <= 30 and bool(_PROMO.search(s)) and bool(_PROMO_START.match(s))
+    return bool(_PROMO_START.match(s)) and len(_words(s)) <= 30
 
 
 def is_furniture_line(line: str) -> bool:
     """A single line that is furniture wherever it stands (menu, tag line, IOC line)."""
     s = line.strip()
+    if len(s) > 400:
+        return False  # a paragraph: prose, however it ends
     return bool(s) and (is_menu_line(s) or is_ioc_line(s) or bool(_TAG_LINE.match(_plain(s))))
 
 
