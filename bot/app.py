@@ -8,11 +8,13 @@ import contextlib
 import logging
 import pkgutil
 import signal
+import sys
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -280,35 +282,89 @@ class SecBrief(commands.Bot):
             log.warning("could not post a notice to channel %s", channel_id)
 
 
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between attempts to reach Discord at start
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1, 2, …): 5, 10, 20 … 300."""
+    return min(RETRY_MAX, RETRY_FIRST * 2 ** (attempt - 1))
+
+
+def quiet_voice() -> None:
+    """The bot has no voice: discord.py's "PyNaCl is not installed" (and, in newer
+    versions, "davey is not installed") warnings are noise."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
+
+
 async def run_bot(settings: Settings) -> int:
+    """Log in and serve until closed. Discord unreachable at start: retried with backoff,
+    one line per attempt; a token Discord refuses: UserError (exit 2), not retried."""
+    quiet_voice()
     point_at(settings)
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
-    async with SecBrief(settings) as bot:
-        # SIGTERM (systemd, docker stop) and Ctrl-C close the bot properly: rounds in
-        # flight are cancelled and awaited, the store is closed and the gateway session
-        # ended, instead of the process dying wherever it was.
-        loop = asyncio.get_running_loop()
-        closing: set[asyncio.Task] = set()
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    current: list[SecBrief] = []
+    closing: set[asyncio.Task] = set()
 
-        def stop(signame: str) -> None:
-            log.info("%s received: shutting down", signame)
-            task = asyncio.ensure_future(bot.close())
+    # SIGTERM (systemd, docker stop) and Ctrl-C close the bot properly: rounds in flight
+    # are cancelled and awaited, the store is closed and the gateway session ended,
+    # instead of the process dying wherever it was. While waiting to retry, they end it.
+    def stop(signame: str) -> None:
+        log.info("%s received: shutting down", signame)
+        stopping.set()
+        if current:
+            task = asyncio.ensure_future(current[-1].close())
             closing.add(task)
             task.add_done_callback(closing.discard)
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
-                loop.add_signal_handler(sig, stop, sig.name)
-        await bot.start(token)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            loop.add_signal_handler(sig, stop, sig.name)
+    attempt = 1
+    while not stopping.is_set():
+        async with SecBrief(settings) as bot:
+            current[:] = [bot]
+            try:
+                await bot.login(token)
+            except discord.LoginFailure as exc:
+                raise UserError(f"Discord refused the token ({exc}); check DISCORD_TOKEN.") \
+                    from None
+            except (OSError, TimeoutError, aiohttp.ClientError,
+                    discord.DiscordServerError) as exc:
+                reason = unreachable_reason(exc)
+            else:
+                await bot.connect()
+                return 0
+        delay = retry_delay(attempt)
+        attempt += 1
+        print(f"Discord unreachable ({reason}); retrying in {delay:g} s (attempt {attempt})",
+              file=sys.stderr, flush=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
     return 0
 
 
 async def sync_commands(settings: Settings, *, guild_id: int | None) -> int:
     """`secbrief sync`: log in over REST only, register the commands, leave."""
+    quiet_voice()
     point_at(settings)
     token = settings.discord_token.get_secret_value() if settings.discord_token else ""
     async with SecBrief(settings, sync_only=True) as bot:
-        await bot.login(token)  # runs setup_hook, which loads the cogs only
+        try:
+            await bot.login(token)  # runs setup_hook, which loads the cogs only
+        except discord.LoginFailure as exc:
+            raise UserError(f"Discord refused the token ({exc}); check DISCORD_TOKEN.") \
+                from None
+        except (OSError, TimeoutError, aiohttp.ClientError, discord.DiscordServerError) as exc:
+            print(f"Discord unreachable ({unreachable_reason(exc)}); try again later.",
+                  file=sys.stderr)
+            return 1
         guild = discord.Object(id=guild_id) if guild_id else None
         if guild:
             bot.tree.copy_global_to(guild=guild)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -15,18 +18,45 @@ from pydantic import ValidationError
 from bot.config import ConfigError, Settings
 from bot.intel.catalogue import OverridesError
 from bot.jsonout import actor_lookup, dumps, search_hits
+from bot.news.ssrf import HostResolutionError, UnsafeURLError, check_url
 from bot.render.text import actor_text, briefing_text, printable, search_text
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
+from bot.services.feeds import validate_feed_url
+from bot.services.ingest import FeedOutcome, IngestReport
 from bot.shell import Shell, summary
 from bot.timeparse import parse_duration
 from storage.actors import OverrideConflict
+from storage.db import StoreOpenError
 
 log = logging.getLogger("secbrief")
 
 
+# Exit codes (README, "Exit codes"): the command did its job; nothing could be done;
+# bad input (nothing was changed for it); output into a closed pipe (as SIGPIPE would).
+OK, NOTHING_DONE, BAD_INPUT, CLOSED_PIPE = 0, 1, 2, 141
+SEARCH_LIMIT = 100
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (exit 2 as before)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(BAD_INPUT, f"{self.prog}: {message}; see `{self.prog} --help`.\n")
+
+
+def search_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= SEARCH_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {SEARCH_LIMIT}, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="secbrief", description="Security-news briefings for Discord and the terminal."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
@@ -55,9 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="full-text search of the store")
     search.add_argument("query", nargs="+", metavar="QUERY")
-    search.add_argument("--limit", type=int, default=10, choices=range(1, 101),
-                        metavar="N", help="results to show (1-100)")
+    search.add_argument("--limit", type=search_limit, default=10, metavar="N",
+                        help=f"results to show (1-{SEARCH_LIMIT})")
     search.add_argument("--json", action="store_true", help="print JSON")
+
+    forget = sub.add_parser("forget", help="remove an article everywhere, by id or URL")
+    forget.add_argument("target", metavar="URL_OR_ID")
+    forget.add_argument("--json", action="store_true", help="print JSON")
 
     sync = sub.add_parser("sync", help="sync slash commands with Discord")
     sync.add_argument("--guild", type=int, help="sync to this guild only")
@@ -99,34 +133,94 @@ async def _with_services(settings: Settings, action: Callable[[Services], object
         return await action(services)
 
 
+async def refused_feeds(urls: Sequence[str], *, allow_private: bool) -> list[FeedOutcome]:
+    """The --feed URLs that are bad input: not http(s), malformed, or refused by the
+    private-address policy. A host that does not resolve is not bad input (the
+    machine may be offline): its poll fails and is reported like any feed's."""
+    refused = []
+    for url in urls:
+        try:
+            await check_url(validate_feed_url(url), allow_private=allow_private)
+        except (UserError, UnsafeURLError) as exc:
+            reason = str(exc) if str(exc).startswith("refused") else f"refused: {exc}"
+            refused.append(FeedOutcome(url=url, status="error", error=reason))
+        except HostResolutionError:
+            pass
+    return refused
+
+
+def every_feed_failed(report: IngestReport) -> bool:
+    flag = getattr(report, "all_failed", None)
+    if flag is not None:
+        return bool(flag)
+    return bool(report.feeds) and all(f.status in ("error", "disabled") for f in report.feeds)
+
+
+def with_refused(report: IngestReport, refused: list[FeedOutcome]) -> IngestReport:
+    report.feeds[:0] = refused
+    report.failed += len(refused)
+    report.errors[:0] = [{"url": f.url, "error": f.error or ""} for f in refused]
+    return report
+
+
 async def cmd_ingest(args, settings: Settings) -> int:
+    """A refused --feed is reported and not polled, the others are; exit 2 if any was
+    refused, 1 if every polled feed failed."""
+    refused = await refused_feeds(args.feed, allow_private=settings.allow_private_feeds)
+    for outcome in refused:
+        print(printable(f"secbrief: --feed {outcome.url}: {outcome.error}"), file=sys.stderr)
+    refused_urls = {f.url for f in refused}
+    good = [url for url in args.feed if url not in refused_urls]
+    if args.feed and not good:  # nothing to poll: the store is not even opened
+        report = with_refused(IngestReport(), refused)
+        print(printable(dumps(report.as_dict()) if args.json else summary(report)), flush=True)
+        return BAD_INPUT
+
     async def action(services: Services) -> int:
         tty = sys.stderr.isatty() and not args.json
         while True:
             with progress_bar("Polling feeds", tty) as update:
-                if args.feed:
-                    report = await services.ingest.poll(args.feed, progress=update)
+                if good:
+                    report = await services.ingest.poll(good, progress=update)
                 else:
                     report = await services.ingest.poll(
                         operator_urls=settings.feed_urls(), progress=update
                     )
+            failed = every_feed_failed(report)
+            report = with_refused(report, refused)
             print(printable(dumps(report.as_dict()) if args.json else summary(report)),
                   flush=True)
             if args.once:
-                return 0
+                return BAD_INPUT if refused else NOTHING_DONE if failed else OK
             await asyncio.sleep(settings.poll_interval)
 
     return await _with_services(settings, action)
 
 
 async def cmd_import(args, settings: Settings) -> int:
+    """Good files are imported even when others beside them are refused (as `cp` copies
+    what it can); any refused or missing file makes the exit code 2."""
+    if any(not str(p).strip() for p in args.paths):
+        raise UserError("import: an empty path was given; name article files to import.")
+
     async def action(services: Services) -> int:
         with progress_bar("Importing", sys.stderr.isatty() and not args.json) as update:
             report = await services.ingest.import_files(args.paths, progress=update)
         print(printable(dumps(report.as_dict()) if args.json else summary(report)))
-        return 1 if report.failed and not report.added and not report.duplicates else 0
+        for error in report.errors:
+            print(printable(f"secbrief: not imported: {refusal(error)}"), file=sys.stderr)
+        return BAD_INPUT if report.failed else OK
 
     return await _with_services(settings, action)
+
+
+def refusal(error: dict[str, str]) -> str:
+    """ "PATH: reason" from an import error, whose reason may start with the file name."""
+    path, reason = error.get("path", ""), error.get("error", "")
+    name = os.path.basename(path)
+    if name and reason.startswith(name + ": "):
+        reason = reason[len(name) + 2:]
+    return f"{path}: {reason}"
 
 
 async def cmd_briefing(args, settings: Settings) -> int:
@@ -134,6 +228,9 @@ async def cmd_briefing(args, settings: Settings) -> int:
         period = parse_duration(args.since)
     except ValueError as exc:
         raise UserError(f"--since: {exc}") from exc
+    if not period:
+        raise UserError(f"--since {args.since.strip()} covers nothing: give a period such as "
+                        "90m, 24h or 7d.")
 
     async def action(services: Services) -> int:
         briefing = await services.briefings.build(services.clock() - period)
@@ -160,6 +257,15 @@ async def cmd_search(args, settings: Settings) -> int:
         print(printable(dumps(search_hits(query, hits)) if args.json
                         else search_text(query, hits)))
         return 0
+
+    return await _with_services(settings, action)
+
+
+async def cmd_forget(args, settings: Settings) -> int:
+    async def action(services: Services) -> int:
+        report = await services.forget.forget(args.target)
+        print(printable(dumps(report.as_dict()) if args.json else report.text()))
+        return OK
 
     return await _with_services(settings, action)
 
@@ -197,11 +303,42 @@ COMMANDS = {
     "briefing": cmd_briefing,
     "actor": cmd_actor,
     "search": cmd_search,
+    "forget": cmd_forget,
     "sync": cmd_sync,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure a user can meet ends in one line on stderr and an
+    exit code from the table in the README, never a traceback."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at interpreter exit where an error is unhandled
+        return code
+    except BrokenPipeError:  # `secbrief search x | head -1`: the reader left; end quietly
+        _discard_stdout()
+        return CLOSED_PIPE
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+            raise
+        _discard_stdout()
+        print(f"secbrief: cannot write the output ({exc.strerror}); free some space or "
+              "send the output elsewhere.", file=sys.stderr)
+        return NOTHING_DONE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's own flush at exit cannot
+    fail again (and print "Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
@@ -211,18 +348,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"secbrief: bad configuration ({problems}); fix the environment or .env.",
               file=sys.stderr)
-        return 2
+        return BAD_INPUT
     setup_logging(settings, args.verbose, args.command)
     try:
         return asyncio.run(COMMANDS[args.command](args, settings))
-    except UserError as exc:
-        print(printable(f"secbrief: {exc}"), file=sys.stderr)
-        return 2
+    except (UserError, ConfigError, OverridesError, OverrideConflict, StoreOpenError) as exc:
+        print(f"secbrief: {exc}", file=sys.stderr)
+        return BAD_INPUT
     except KeyboardInterrupt:
         return 130
-    except (ConfigError, OverridesError, OverrideConflict) as exc:
-        print(printable(f"secbrief: {exc}"), file=sys.stderr)
-        return 2
+    except sqlite3.Error as exc:
+        print(f"secbrief: the store {settings.database} failed ({exc}); "
+              "check the disk and the file, then run the command again.", file=sys.stderr)
+        return NOTHING_DONE
 
 
 if __name__ == "__main__":

@@ -35,11 +35,55 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+class StoreOpenError(Exception):
+    """The store cannot be opened; the message says why and what to do."""
+
+
 async def open_db(path: str | Path) -> aiosqlite.Connection:
-    """Open (creating if needed) the store at ``path`` and bring its schema up to date."""
+    """Open (creating if needed) the store at ``path`` and bring its schema up to date.
+    Raises StoreOpenError when the file or its directory cannot be used."""
     path = Path(path)
+    try:
+        return await _open_db(path)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise StoreOpenError(open_failure(path, exc)) from exc
+
+
+def open_failure(path: Path, exc: BaseException) -> str:
+    """One line: what is wrong with the store at ``path``, and what to do."""
+    detail = getattr(exc, "strerror", None) or str(exc)
+    text = str(exc).lower()
+    if isinstance(exc, OSError):
+        reason = f"cannot create its directory {path.parent} ({detail})"
+    elif "not a database" in text or "malformed" in text:
+        reason = "the file is not a secbrief store (not SQLite, or damaged)"
+    elif "readonly" in text or "read-only" in text:
+        reason = "the file or its directory is read-only"
+    elif "unable to open" in text:
+        reason = "the file cannot be opened or created (a missing or read-only directory?)"
+    elif "locked" in text or "busy" in text:
+        reason = "another process holds it locked; try again"
+    else:
+        reason = detail
+    return (f"cannot open the store {path}: {reason}; set SECBRIEF_DATABASE to a writable "
+            "file path (a new file is created)")
+
+
+def _probe(path: Path) -> None:
+    """Open the file with plain sqlite3 and read its header, so that a file that cannot
+    be opened or is not SQLite fails here (aiosqlite's worker thread, failing to
+    connect, would outlive the event loop and print a traceback at exit)."""
+    probe = sqlite3.connect(path)
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    finally:
+        probe.close()
+
+
+async def _open_db(path: Path) -> aiosqlite.Connection:
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(_probe, path)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration or a
     # multi-statement write is exactly one transaction.
     db = await aiosqlite.connect(path, isolation_level=None)
