@@ -135,7 +135,7 @@ def label(text: str | None, limit: int = 100) -> str:
     """Untrusted text for a surface that renders no markdown (footers, author names,
     button labels, autocomplete choices, select options): one line, no control
     characters, no pings, at most ``limit`` characters."""
-    text = _SPACES_RE.sub(" ", strip_invisible(text or "")).strip()
+    text = _unmask_links(_SPACES_RE.sub(" ", strip_invisible(text or "")).strip())
     text = _PING_IN_URL.sub(lambda m: "@" + ZWSP + m.group()[1:], text)
     if len(text) <= limit:
         return text
@@ -163,7 +163,7 @@ def link(text: str | None, url: str | None, limit: int = 150) -> str:
     """Our own masked link ``[text](url)``: the text sanitised to at most ``limit``
     characters (its brackets made round, so it cannot close the link early), the URL
     validated. Just the sanitised text when the URL is not safe."""
-    soft = (text or "").replace("[", "(").replace("]", ")")
+    soft = _unmask_links(strip_invisible(text or "")).replace("[", "(").replace("]", ")")
     shown = discord_text(soft, limit)
     target = safe_url(url)
     if target is None:
