@@ -56,7 +56,7 @@ class UnsubscribeButton(discord.ui.DynamicItem[discord.ui.Button],
             removed = await _service(interaction).unsubscribe_by_id(
                 _caller(interaction), self.subscription_id)
         except UserError as exc:
-            await _tell(interaction, str(exc))
+            await _tell(interaction, discord_text(str(exc), 2000))
             return
         await _tell(interaction, f"Unsubscribed: you no longer follow {removed.kind} "
                                  f"**{discord_text(removed.display, 200)}**.")
@@ -80,7 +80,7 @@ class MuteButton(discord.ui.DynamicItem[discord.ui.Button],
         try:
             until = await _service(interaction).mute(_caller(interaction), self.user_id)
         except UserError as exc:
-            await _tell(interaction, str(exc))
+            await _tell(interaction, discord_text(str(exc), 2000))
             return
         when = discord.utils.format_dt(until, "f")
         await _tell(interaction, f"Alerts muted until {when}. Stories that match meanwhile "
