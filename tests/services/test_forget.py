@@ -12,6 +12,7 @@ from bot.news.analyse import RawArticle
 from bot.services.alerts import AlertService
 from bot.services.caller import Caller
 from bot.services.errors import UserError
+from bot.shell import Shell
 from tests.conftest import FIXTURES
 
 ALICE = Caller(user_id=101, guild_id=9001)
@@ -49,6 +50,9 @@ async def test_forget_removes_the_article_everywhere(services):
     other = await add(services, "https://news.example/ivanti",
                       "Ivanti warns of exploited Connect Secure zero-day", IVANTI)
     assert len(await alerts.plan_round()) == 1
+    blizzard_story = (await store.articles.get(blizzard)).story_id
+    assert {m[2] for m in await store.subscriptions.matches(first_new, other)} == {
+        blizzard_story}
     assert await fts_count(store, "articles_fts", "embassies") == 1
     assert await fts_count(store, "headlines_fts", "diplomats") == 1
     before = await services.actors.lookup("APT29")
@@ -139,3 +143,13 @@ async def test_unknown_or_bad_targets_change_nothing(services, target, message):
         await services.forget.forget(target)
     assert await services.store.articles.count() == count
     assert await fts_count(services.store, "articles_fts", "embassies") == 1
+
+
+async def test_the_shell_forgets_too(services):
+    article_id = await add(services, "https://news.example/blizzard",
+                           "Midnight Blizzard phishes diplomats", BLIZZARD)
+    shell = Shell(services)
+    out = await shell.handle(f"/forget {article_id}")
+    assert out.startswith(f"Forgot article {article_id}: Midnight Blizzard phishes diplomats")
+    assert await services.store.articles.count() == 0
+    assert (await shell.handle(f"/forget {article_id}")).startswith("Error: No stored article")
