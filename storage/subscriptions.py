@@ -139,8 +139,8 @@ class SubscriptionRepository:
             " FROM articles a JOIN article_tags t ON t.article_id = a.id"
             " JOIN subscriptions s ON s.kind = t.kind AND s.value = t.value"
             " WHERE a.id BETWEEN ? AND ? AND a.scope_guild IN (0, s.guild_id)"
-            # t.at is the article's coalesce(published_at, fetched_at)
-            " AND t.at >= ? AND a.fetched_at >= s.created_at",
+            # from the article row, already read (t.at would cost a lookup per tag)
+            " AND coalesce(a.published_at, a.fetched_at) >= ? AND a.fetched_at >= s.created_at",
             (first_id, last_id, since),
         ) as cur:
             found.update(tuple(row) for row in await cur.fetchall())
