@@ -340,13 +340,17 @@ def _mmr(scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]],
     return chosen
 
 
-def shown_points(points: Sequence[str], names: Iterable[str] = (),
-                 limit: int = MAX_POINTS) -> list[str]:
-    """The points a surface shows: at most ``limit``, those naming one of ``names``
-    (actors, CVEs, vendors) first, each group in the article's order."""
+def named_first(points: Sequence[str], names: Iterable[str] = ()) -> list[str]:
+    """``points`` with those naming one of ``names`` (actors, CVEs, vendors) first, each
+    group in the article's order."""
     terms = _boost_terms(names)
     if not terms:
-        return list(points[:limit])
+        return list(points)
     naming = [p for p in points if _count_terms(p.lower(), terms)]
-    rest = [p for p in points if not _count_terms(p.lower(), terms)]
-    return (naming + rest)[:limit]
+    return naming + [p for p in points if not _count_terms(p.lower(), terms)]
+
+
+def shown_points(points: Sequence[str], names: Iterable[str] = (),
+                 limit: int = MAX_POINTS) -> list[str]:
+    """The points a surface shows: at most ``limit``, those naming ``names`` first."""
+    return named_first(points, names)[:limit]

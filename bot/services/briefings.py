@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from bot.intel.commentary import StoryFacts, distinct_across, grounded_commentary
+from bot.intel.keypoints import named_first
 from storage.db import Transaction
 from storage.models import Schedule, Story
 from storage.store import Store
@@ -78,7 +79,8 @@ def item_for(story: Story) -> BriefingItem:
         url=lead.url or next((a.url for a in story.articles if a.url), None),
         sources=story.sources,
         published_at=story.published_at,
-        key_points=list(lead.key_points),
+        # Stored in full (an import keeps its author's points); surfaces show the first 6.
+        key_points=named_first(lead.key_points, [*story.actors, *story.cves, *story.vendors]),
         why_it_matters=list(why),
         analysis=list(lead.commentary),
         actors=story.actors,
