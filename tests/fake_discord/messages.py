@@ -34,7 +34,7 @@ class UploadedFile:
 async def read_body(request: web.Request) -> tuple[dict[str, Any], list[UploadedFile]]:
     """The JSON body, or `payload_json` plus `files[n]` parts of a multipart body."""
     if not request.content_type.startswith("multipart/"):
-        body = await request.json() if request.can_read_body else {}
+        body = await request.json() if request.body_exists else {}  # read() may have cached it
         return body or {}, []
     body: dict[str, Any] = {}
     files: list[UploadedFile] = []

@@ -1,5 +1,6 @@
 """What every API request goes through before its handler, in Discord's order of concerns:
-route known? → token → injected fault → global limit → route bucket → handler.
+route known? → token → (held by the test?) → injected fault → global limit → route bucket
+→ handler.
 Each request is logged in `fake.stats` with its status and outcome."""
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ async def _guarded(fake: FakeDiscord, request: web.Request, handler: Any,
     if not webhookish and request.headers.get("Authorization") != f"Bot {fake.token}":
         record.outcome = "error"
         return error(401, 0, "401: Unauthorized")
+    await fake.holds.wait(request, method, path)  # a test may keep this request waiting
     now = time.monotonic()
     name, major, (limit, per) = _bucket_for(fake, request)
     if (fault := fake.faults.take(method, path)) is not None:

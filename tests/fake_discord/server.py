@@ -17,6 +17,7 @@ from aiohttp import web
 
 from . import messages as msgs
 from .gateway import INTENT_DIRECT_MESSAGES, INTENT_GUILD_MESSAGES, Gateway
+from .holds import Hold, Holds
 from .interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
@@ -99,6 +100,7 @@ class FakeDiscord:
         self.stats = Stats()
         self.unhandled: list[tuple[str, str]] = []
         self.faults = FaultInjector()
+        self.holds = Holds()
         self.global_limiter = GlobalLimiter(global_limit, sliding=global_window == "sliding")
         self.route_buckets = RouteBuckets()
         self.gateway = Gateway(self, heartbeat_interval)
@@ -456,6 +458,15 @@ class FakeDiscord:
         statuses a Discord error body (`code` picks e.g. 50013 / 50001 / 50007)."""
         self.faults.add(target, status, count, retry_after=retry_after, body=body, code=code,
                         is_global=is_global)
+
+    def hold(self, target: str, *, after: int = 0) -> Hold:
+        """Let `after` matching requests through, then keep the next ones unanswered and
+        unhandled until `hold.release()`; `hold.waiting` counts those held now. For acting
+        at an observed point, e.g. killing the bot while a message is in flight.
+
+        `target` is a path pattern ("/channels/*/messages", no /api/v10) or
+        "METHOD pattern"."""
+        return self.holds.add(target, after)
 
     # -- HTTP plumbing ---------------------------------------------------------------------------
 
