@@ -26,7 +26,7 @@ from functools import lru_cache
 from bot.intel.cves import find_cves
 from bot.intel.fingerprint import STOPWORDS, stem, title_tokens
 from bot.intel.sentences import split_sentences
-from bot.news.furniture import is_furniture_line, is_promo_line
+from bot.news.furniture import is_furniture_line, is_promo_line, is_sidebar_entry
 
 MIN_CHARS = 40
 MAX_CHARS = 300
@@ -227,9 +227,9 @@ def _candidates(title: str, text: str, lead_norm: dict[str, str]
         if len(s) < MIN_CHARS or s.endswith(":") or norm in seen or (title_norm and
                                                                       norm == title_norm):
             continue
-        if is_debris(s) or is_promo_line(s) or (not _ENDS_SENTENCE.search(s)
-                                                and is_furniture_line(s)):
-            continue  # furniture lines never end like a sentence ("Home | News | Webinars")
+        if is_debris(s) or is_promo_line(s) or (not _ENDS_SENTENCE.search(s) and (
+                is_furniture_line(s) or is_sidebar_entry(s))):
+            continue  # menus, headings and linked headlines never end like a sentence
         toks = frozenset(w for w in norm.split() if w not in STOPWORDS)
         if title_set and jaccard(toks, title_set) > 0.8:
             continue  # the title repeated as a sentence

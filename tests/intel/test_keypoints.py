@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.intel.keypoints import _tokens, is_debris, jaccard, key_points, trim
+from bot.intel.keypoints import (
+    _tokens,
+    centrality,
+    is_debris,
+    jaccard,
+    key_points,
+    named_first,
+    shown_points,
+    trim,
+)
 from bot.intel.sentences import split_sentences
 from tests.fixtures.make_corpus import make_articles
 
@@ -195,3 +204,74 @@ def test_non_latin_sentences_are_not_collapsed() -> None:
     )
     points = key_points("Атака на энергетическую компанию", text)
     assert len(points) == 3
+
+
+def test_centrality_ranks_the_sentence_the_article_keeps_coming_back_to() -> None:
+    bags = [
+        frozenset({"lockbit", "encrypt", "port", "server"}),
+        frozenset({"lockbit", "port", "ransom"}),
+        frozenset({"port", "server", "lockbit", "backup"}),
+        frozenset({"weather", "sunny"}),
+    ]
+    scores = centrality(bags)
+    assert max(scores) == 1.0
+    assert scores[3] == min(scores) < scores[0]
+    assert centrality([]) == []
+    assert centrality([frozenset({"alone"})]) == [1.0]
+
+
+def test_a_central_sentence_beats_a_peripheral_one() -> None:
+    central = "The LockBit affiliate encrypted the port operator's servers and stole its files."
+    echoes = [
+        "LockBit listed the port operator on its leak site two days after the attack.",
+        "The port operator said the encrypted servers were restored from offline backups.",
+        "Investigators said the affiliate stole files from the operator's servers first.",
+    ]
+    text = " ".join([*FILLER[:5], central, *FILLER[5:9], *echoes, *FILLER[9:]])
+    assert central in key_points("Port operator breach", text, n_max=4)
+
+
+def test_points_are_diverse() -> None:
+    near = [
+        "Attackers exploited the portal flaw to breach 40 government agencies in March.",
+        "Attackers exploited the portal flaw to breach 40 agencies of the government.",
+        "The portal flaw let attackers breach 40 government agencies, officials said.",
+    ]
+    text = " ".join([*near, *FILLER])
+    points = key_points("Portal flaw breach", text)
+    assert sum(p in near for p in points) == 1
+
+
+def test_never_more_than_six_and_furniture_never_a_point() -> None:
+    text = "\n".join([
+        "Home | Newsletter | Webinars | Vulnerabilities | Threat Intelligence | About THN",
+        "Join 120,000 security professionals who get our weekly briefing in their inbox.",
+        *FILLER,
+        "SHA256: 3f1b2c9d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
+        "Volt Typhoon Returns With New KV Botnet Nodes And More Routers Than Ever",
+    ])
+    points = key_points("Portal breach", text, n_max=10)
+    assert len(key_points("Portal breach", text)) == 6
+    for p in points:
+        assert p in FILLER, p
+
+
+def test_security_facts_are_preferred() -> None:
+    facts = "The vendor patched the exploited flaw in version 4.2.1 on March 3 for 1,200 customers."
+    text = " ".join([*FILLER[:10], facts, *FILLER[10:]])
+    assert facts in key_points("Portal breach", text, n_max=4)
+
+
+def test_named_first_and_shown_points() -> None:
+    points = [
+        "Officials said the breach was contained within a day of discovery.",
+        "Flax Typhoon used the access to stage further intrusions, officials said.",
+        "Customers were told to rotate keys and review administrator accounts.",
+        "The flaw is tracked as CVE-2025-12345 and affects the vendor's portal.",
+    ]
+    ordered = named_first(points, ["Flax Typhoon", "CVE-2025-12345"])
+    assert ordered == [points[1], points[3], points[0], points[2]]
+    assert named_first(points) == points
+    many = [f"Point number {i} says something different about the incident." for i in range(10)]
+    assert shown_points(many) == many[:6]
+    assert shown_points([*many, points[1]], ["flax typhoon"])[0] == points[1]
