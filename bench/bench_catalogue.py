@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/bench_catalogue.py [--articles N] [--lookups N] [--seed S]
 
-Prints: catalogue load+merge time (and the merged actor count), replace_catalogue time on
-a fresh SQLite file, resolve p50/p95, autocomplete p95, and tagging articles/s on
-generated ~5 KB texts (sentences with capitalised words, punctuation, numbers and a few
-actor names). Uses a temporary directory; nothing touches the network.
+Prints: catalogue load+merge time, wall and CPU (and the merged actor count),
+replace_catalogue time on a fresh SQLite file, resolve p50/p95, autocomplete p95, and
+tagging articles/s on generated ~5 KB texts (sentences with capitalised words,
+punctuation, numbers, a few actor names, ransomware names in and out of context).
+Uses a temporary directory; nothing touches the network.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ _SENTENCES = [
     "The payload, a modular implant written in Go, checks for sandboxes before running.",
     "Defenders should patch edge devices, rotate keys and review remote-access logs.",
     "The report lists 42 domains, 17 IP addresses and 9 file hashes.",
+    "Affiliates of the {ransom} ransomware gang posted the files; backups play a role.",
+    "The Hive of activity around the Royal Mail outage drew a Medusa exhibit comparison.",
 ]
+_RANSOM = ["LockBit 3.0", "Hive", "Play", "Akira", "ALPHV/BlackCat", "Cl0p", "Qilin", "Royal"]
 _ORGS = ["Microsoft", "Mandiant", "CrowdStrike", "Secureworks", "Unit 42", "Proofpoint",
          "Recorded Future", "ESET", "Kaspersky", "Cisco Talos"]
 _SECTORS = ["telecom", "energy", "government", "healthcare", "defence", "financial"]
@@ -57,6 +61,7 @@ def make_texts(count: int, actor_names: list[str], seed: int, size: int = 5000) 
             sentence = rng.choice(_SENTENCES).format(
                 org=rng.choice(_ORGS),
                 actor=rng.choice(actor_names),
+                ransom=rng.choice(_RANSOM),
                 sector=rng.choice(_SECTORS),
                 country=rng.choice(_COUNTRIES),
                 month=rng.choice(_MONTHS),
@@ -75,13 +80,14 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def bench(articles: int, lookups: int, seed: int) -> None:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     version = catalogue_version()
     actors = load_catalogue()
-    load_s = time.perf_counter() - start
+    load_s, load_cpu = time.perf_counter() - start, time.process_time() - cpu
     aliases = sum(len(a.all_names) for a in actors)
-    print(f"catalogue load+merge:  {load_s * 1000:7.1f} ms  "
-          f"({len(actors)} merged actors, {aliases} names)")
+    # CPU time too: on a shared machine the wall time mostly measures the other processes.
+    print(f"catalogue load+merge:  {load_s * 1000:7.1f} ms  (CPU {load_cpu * 1000:.0f} ms; "
+          f"{len(actors)} merged actors, {aliases} names)")
 
     with tempfile.TemporaryDirectory() as tmp:
         db = await open_db(Path(tmp) / "bench.db")

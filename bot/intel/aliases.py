@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Protocol
 
 from rapidfuzz import fuzz, process
@@ -131,6 +132,7 @@ _SCHEME_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=1 << 15)
 def classify_scheme(alias: str) -> str:
     """Which vendor naming scheme an alias follows ("other" when none is recognisable)."""
     name = alias.strip()

@@ -31,7 +31,12 @@ _CODE_NAME = re.compile(
 
 
 # Whose name and description a record takes first (after a live MITRE group's).
-_SOURCE_ORDER = ("mitre", "misp", "curated", "ransomware", "tidal", "msag", "microsoft")
+_SOURCE_ORDER = {
+    source: rank
+    for rank, source in enumerate(
+        ("mitre", "misp", "curated", "ransomware", "tidal", "msag", "microsoft")
+    )
+}
 
 
 def _base_name(members: list[Cluster]) -> str:
@@ -100,7 +105,7 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 def build_actor(members: list[Cluster]) -> Actor:
     # MITRE first: its descriptions and spellings are the most carefully edited.
     members = sorted(
-        members, key=lambda c: (_SOURCE_ORDER.index(c.source), c.revoked_by is not None)
+        members, key=lambda c: (_SOURCE_ORDER[c.source], c.revoked_by is not None)
     )
     name = _canonical_name(members)
     canonical_key = normalise_alias(name)

@@ -116,10 +116,18 @@ def _country(raw: Any) -> str | None:
     return None
 
 
+_SUP = re.compile(r"<sup>.*?</sup>", re.DOTALL)  # Tidal's reference marks
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")  # markdown links → their text
+_CITATION = re.compile(r"\s*\(Citation:[^)]*\)")
+
+
 def clean_description(text: str) -> str:
-    text = re.sub(r"<sup>.*?</sup>", "", text, flags=re.DOTALL)  # Tidal's reference marks
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # markdown links → their text
-    text = re.sub(r"\s*\(Citation:[^)]*\)", "", text)
+    if "<sup>" in text:
+        text = _SUP.sub("", text)
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    if "(Citation:" in text:
+        text = _CITATION.sub("", text)
     return " ".join(text.split())
 
 

@@ -6,12 +6,18 @@ import pytest
 
 from bot.intel.aliases import (
     COMMON_WORDS,
+    CONTEXT_WORDS,
+    SCHEMES,
     Suggester,
+    best_known_names,
     classify_scheme,
     group_by_scheme,
     name_key,
+    name_tier,
     normalise_alias,
+    order_names,
 )
+from storage.actors import Actor
 
 
 @pytest.mark.parametrize(
@@ -102,6 +108,54 @@ def test_common_words_are_keys() -> None:
     # The tagger and the catalogue compare alias keys against this set.
     assert all(word == normalise_alias(word) for word in COMMON_WORDS)
     assert {"equation", "lead", "snake", "cobalt"} <= COMMON_WORDS
+    assert all(word == normalise_alias(word) for word in CONTEXT_WORDS)
+    assert {"hive", "play", "royal", "akira", "medusa", "cactus"} <= CONTEXT_WORDS
+
+
+def test_scheme_order_is_microsoft_crowdstrike_mandiant_mitre_then_others() -> None:
+    assert SCHEMES[:4] == ("microsoft", "crowdstrike", "mandiant", "mitre")
+    assert SCHEMES[-1] == "other"
+
+
+@pytest.mark.parametrize(
+    ("name", "tier"),
+    [
+        ("Midnight Blizzard", 0), ("Cozy Bear", 0), ("APT29", 0), ("The Dukes", 0),
+        ("NOBELIUM", 1), ("FIN7", 1), ("IRON HEMLOCK", 1), ("Cloaked Ursa", 1),
+        ("Storm-0558", 2), ("UNC2452", 2), ("TA446", 2), ("ATK7", 2), ("TG-4127", 2),
+        ("SIG40", 2), ("G0016", 3),
+    ],
+)
+def test_name_tier(name: str, tier: int) -> None:
+    assert name_tier(name) == tier
+
+
+def test_order_names_is_by_tier_scheme_weight_then_given_order_never_alphabetical() -> None:
+    names = ["APT29", "ATK7", "Blue Kitsune", "NOBELIUM", "The Dukes", "Cozy Bear",
+             "Midnight Blizzard", "G0016", "Storm-0558"]
+    # The Dukes before Blue Kitsune: more sources list it.
+    assert order_names(names, {"thedukes": 3, "bluekitsune": 1}) == [
+        "Midnight Blizzard", "Cozy Bear", "APT29", "The Dukes", "Blue Kitsune", "NOBELIUM",
+        "Storm-0558", "ATK7", "G0016",
+    ]
+    assert order_names(["Beta Group", "Alpha Group"]) == ["Beta Group", "Alpha Group"]
+
+
+def _actor(name: str, schemes: dict[str, list[str]]) -> Actor:
+    aliases = [n for names in schemes.values() for n in names if n != name]
+    return Actor(None, name, aliases, "RU", "", [], [], None, "catalogue", schemes)
+
+
+def test_best_known_names_skip_the_canonical_name_and_codes() -> None:
+    apt29 = _actor("APT29", group_by_scheme(order_names(
+        ["APT29", "ATK7", "Blue Kitsune", "NOBELIUM", "Cozy Bear", "Midnight Blizzard", "G0016"]
+    )))
+    assert best_known_names(apt29) == ["Midnight Blizzard", "Cozy Bear", "Blue Kitsune"]
+    assert best_known_names(apt29, 1) == ["Midnight Blizzard"]
+    assert best_known_names(apt29, 0) == []
+    assert "ATK7" in best_known_names(apt29, 10) and best_known_names(apt29, 10)[-1] == "G0016"
+    lonely = _actor("Hive", {"other": ["Hive"]})
+    assert best_known_names(lonely) == []
 
 
 def test_suggest_finds_close_names_best_first() -> None:

@@ -4,6 +4,7 @@ against the data the package really ships."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -59,6 +60,42 @@ def test_catalogue_is_deterministic_and_merged(catalogue: list[Actor]) -> None:
 def test_catalogue_version_is_stable_and_names_the_package() -> None:
     assert catalogue_version() == catalogue_version()
     assert catalogue_version().startswith("pymispgalaxies-")
+    assert "+rules2+" in catalogue_version()  # bumped with issue 10's merge rules
+
+
+def _own_data(tmp_path: Path) -> Path:
+    data = Path(__file__).resolve().parents[2] / "bot" / "intel" / "data"
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    return copy
+
+
+def test_catalogue_version_changes_with_the_package_data(tmp_path: Path) -> None:
+    own = _own_data(tmp_path)
+    assert catalogue_version(own_dir=own) == catalogue_version()
+    supplement = own / "actor_supplement.json"
+    doc = json.loads(supplement.read_text(encoding="utf-8"))
+    doc["actors"].append({"name": "Quiet Kettle", "aliases": ["UNC9999"], "source": "test"})
+    supplement.write_text(json.dumps(doc), encoding="utf-8")
+    assert catalogue_version(own_dir=own) != catalogue_version()
+    added = [a for a in load_catalogue(own_dir=own) if a.name == "Quiet Kettle"]
+    assert [a.aliases for a in added] == [["UNC9999"]]
+
+
+def test_a_supplement_entry_without_a_source_note_is_refused(tmp_path: Path) -> None:
+    own = _own_data(tmp_path)
+    supplement = own / "actor_supplement.json"
+    doc = json.loads(supplement.read_text(encoding="utf-8"))
+    doc["actors"].append({"name": "No Source Group", "aliases": []})
+    supplement.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ValueError, match="source note"):
+        load_catalogue(own_dir=own)
+
+
+def test_every_supplement_entry_has_a_source_note() -> None:
+    data = Path(__file__).resolve().parents[2] / "bot" / "intel" / "data"
+    doc = json.loads((data / "actor_supplement.json").read_text(encoding="utf-8"))
+    assert doc["actors"] and all(len(e["source"]) > 20 for e in doc["actors"])
 
 
 def test_design_examples(catalogue: list[Actor], by_alias: dict[str, list[Actor]]) -> None:
@@ -289,6 +326,12 @@ def test_ransomware_operations_are_actors_but_malware_families_are_not(
     # The galaxy's one-off families (no operation behind them) are not in the catalogue.
     for name in ("CryptoJacky", "Nhtnwcuf", "mcafee", "telegram"):
         assert normalise_alias(name) not in by_alias, name
+    # Every listed operation is exactly one actor.
+    data = Path(__file__).resolve().parents[2] / "bot" / "intel" / "data"
+    doc = json.loads((data / "ransomware_operators.json").read_text(encoding="utf-8"))
+    assert len(doc["operations"]) > 50
+    for op in doc["operations"]:
+        assert len(by_alias[normalise_alias(op["name"])]) == 1, op["name"]
     # MedusaLocker is a different operation from Medusa.
     assert records(by_alias, "MedusaLocker") == ["MedusaLocker"]
 
