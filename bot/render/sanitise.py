@@ -46,6 +46,7 @@ _URL_CHARS = r"A-Za-z0-9\-._~:/?#@!$&'()*+,;=%"
 _URL_END = r"A-Za-z0-9\-_~/?#@!$&(*+=%"
 URL_TOKEN = rf"(?<![A-Za-z0-9])https?://[A-Za-z0-9][{_URL_CHARS}]*[{_URL_END}]"
 
+_PING_RE = re.compile(r"@(?i:everyone|here)")
 _TOKEN_RE = re.compile(
     rf"(?P<url>{URL_TOKEN})"
     r"|(?P<ping>@(?i:everyone|here))"
@@ -58,6 +59,10 @@ _TOKEN_RE = re.compile(
 )
 
 
+def _no_ping(match: re.Match[str]) -> str:
+    return "@" + ZWSP + match.group()[1:]
+
+
 def _tokens(text: str) -> list[str]:
     """The sanitised text as atomic pieces: a cut between two never splits an escape,
     a neutralised ping or a URL."""
@@ -65,7 +70,7 @@ def _tokens(text: str) -> list[str]:
     for match in _TOKEN_RE.finditer(text):
         kind, value = match.lastgroup, match.group()
         if kind == "ping":
-            out.append("@" + ZWSP + value[1:])
+            out.append(_no_ping(match))
         elif kind == "lead":
             marker = value.lstrip(" \t")
             if marker[-1] in ".)" and marker[0].isdigit():
@@ -77,13 +82,10 @@ def _tokens(text: str) -> list[str]:
         elif kind == "lt":  # not a backslash: a URL just before would swallow it
             out.append("<" + ZWSP)
         elif kind == "url":
-            out.append(value.replace("@", "@" + ZWSP) if _PING_IN_URL.search(value) else value)
+            out.append(_PING_RE.sub(_no_ping, value))
         else:
             out.append(value)
     return out
-
-
-_PING_IN_URL = re.compile(r"@(?i:everyone|here)")
 
 
 def _cut(tokens: list[str], limit: int) -> str:
@@ -136,7 +138,7 @@ def label(text: str | None, limit: int = 100) -> str:
     button labels, autocomplete choices, select options): one line, no control
     characters, no pings, at most ``limit`` characters."""
     text = _unmask_links(_SPACES_RE.sub(" ", strip_invisible(text or "")).strip())
-    text = _PING_IN_URL.sub(lambda m: "@" + ZWSP + m.group()[1:], text)
+    text = _PING_RE.sub(_no_ping, text)
     if len(text) <= limit:
         return text
     return text[: max(limit - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
