@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -115,11 +116,31 @@ async def test_transaction_rolls_back_on_error(services):
     assert await store.meta.get("probe") is None
 
 
-async def test_a_guild_feed_is_seen_by_that_guild_only(services, feed_server):
-    from tests.feedserver import make_rss
+def _two_zyx_stories(base: str, when: datetime) -> str:
+    """Two unrelated stories naming Zyx. (make_rss's items differ only in their numbers:
+    near-duplicates, which may or may not be stored as one story depending on whether
+    they are clustered one after the other or side by side.)"""
+    stories = [
+        ("Zyx Cloud patches a sign-in bypass in its admin portal",
+         "Zyx Cloud fixed CVE-2025-47001, which let attackers skip the second factor on the "
+         "administrator portal of its hosted mail service."),
+        ("Ransomware crew leaks payroll files stolen from Zyx Logistics",
+         "A ransomware crew published payroll spreadsheets and scanned passports it says it "
+         "took from Zyx Logistics, a freight forwarder, after talks broke down."),
+    ]
+    items = "".join(
+        f"<item><title>{title}</title><link>{base}zyx/{n}</link><guid>zyx-{n}</guid>"
+        f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate>"
+        f"<description>{text}</description></item>"
+        for n, (title, text) in enumerate(stories)
+    )
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Zyx Watch</title><link>{base}</link>{items}</channel></rss>")
 
+
+async def test_a_guild_feed_is_seen_by_that_guild_only(services, feed_server):
     services.ingest._fetch_pages = False
-    feed_server.add("/private.xml", make_rss(2, base=feed_server.url("/"), title_prefix="Zyx"))
+    feed_server.add("/private.xml", _two_zyx_stories(feed_server.url("/"), services.clock()))
     await services.feeds.add(ADMIN, feed_server.url("/private.xml"))
     await services.store.meta.set("alert_cursor", "0")
     outsider = Caller(user_id=303, guild_id=4242)
@@ -127,14 +148,12 @@ async def test_a_guild_feed_is_seen_by_that_guild_only(services, feed_server):
     await services.subscriptions.subscribe(ALICE, "keyword", "Zyx")
     report = await services.ingest.poll(operator_urls=[])
     assert report.added == 2
-    since = services.clock() - timedelta(days=3650)  # the generated items are dated 2025
+    since = services.clock() - timedelta(days=1)
     assert len((await services.briefings.build(since, guild_id=9001)).items) == 2
     assert (await services.briefings.build(since, guild_id=4242)).items == []
     assert await services.search.search("Zyx", guild_id=4242) == []
     assert len(await services.search.search("Zyx", guild_id=9001)) == 2
-    # The generated items are dated 2025: old news, unless alerts look back that far.
-    await AlertService(services.store, clock=services.clock,
-                       max_age=timedelta(days=3650)).plan_round()
+    await AlertService(services.store, clock=services.clock).plan_round()
     targets = {b.target_id for b in await services.store.deliveries.pending(now=services.clock())}
     assert targets == {ALICE.user_id}
 
