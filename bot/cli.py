@@ -19,7 +19,13 @@ from bot.config import ConfigError, Settings
 from bot.intel.catalogue import OverridesError
 from bot.jsonout import actor_lookup, dumps, search_hits
 from bot.news.ssrf import HostResolutionError, UnsafeURLError, check_url
-from bot.render.text import actor_text, briefing_text, printable, search_text
+from bot.render.text import (
+    PrintableFormatter,
+    actor_text,
+    briefing_text,
+    printable,
+    search_text,
+)
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.services.feeds import validate_feed_url
@@ -103,8 +109,9 @@ def setup_logging(settings: Settings, verbose: bool, command: str) -> None:
     default = "INFO" if command == "run" else "WARNING"
     name = (settings.log_level or default).upper()
     level = logging.DEBUG if verbose else getattr(logging, name, logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)  # log lines quote feed text: no escapes
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if not verbose:

@@ -256,11 +256,11 @@ COMMON_WORDS: frozenset[str] = frozenset(
 # (bot.intel.actor_tagging). Taking precedence over COMMON_WORDS.
 CONTEXT_WORDS: frozenset[str] = frozenset(
     {
-        "akira", "avaddon", "babuk", "beast", "cactus", "conti", "cuba", "daixin", "embargo",
-        "everest", "fog", "hive", "hunters", "interlock", "karakurt", "lorenz", "lynx", "maze",
-        "medusa", "monti", "phobos", "play", "quantum", "royal", "snatch", "termite", "trigona",
-        "warlock", "zeppelin", "devman", "sinobi", "gunra", "sarcoma", "hellcat", "mallox",
-        "egregor", "ryuk",
+        "agenda", "akira", "avaddon", "babuk", "beast", "cactus", "conti", "cuba", "daixin",
+        "devman", "egregor", "embargo", "everest", "fog", "gunra", "hellcat", "hive", "hunters",
+        "interlock", "karakurt", "lorenz", "lynx", "mallox", "maze", "medusa", "monti",
+        "phobos", "play", "quantum", "royal", "ryuk", "sarcoma", "sinobi", "snatch", "termite",
+        "trigona", "warlock", "zeppelin",
     }
 )
 

@@ -92,9 +92,9 @@ ARTICLES: list[tuple[str, str, set[str]]] = [
     ),
     (
         "ransomware-words-in-plain-sense",
-        "Play a role in recovery. The SOC was a hive of activity, the Royal Mail was late, "
-        "Medusa appears in a museum, Akira is a film, and Cactus grows. Royal, ransomware "
-        "aside, is a word.",
+        "Agenda: patch first. Play a role in recovery. The SOC was a hive of activity, the "
+        "Royal Mail was late, Medusa appears in a museum, Akira is a film, and Cactus "
+        "grows. Royal, ransomware aside, is a word.",
         set(),
     ),
     (

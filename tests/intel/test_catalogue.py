@@ -170,8 +170,8 @@ SAME_ACTOR = [
     ("Houndstooth Typhoon", "HASSIUM"), ("TraderTraitor", "Jade Sleet"),
     ("TraderTraitor", "Slow Pisces"), ("FIN7", "ELBRUS"), ("Wizard Spider", "FIN12"),
     ("LockBit", "LockBit 3.0"), ("LockBit", "Lockbit3"), ("BlackCat", "ALPHV"),
-    ("Clop", "Cl0p"), ("Hive", "Hive"), ("Qilin", "Qilin"), ("Black Basta", "BlackBasta"),
-    ("Play", "PLAY"), ("UNC6040", "UNC6040"),
+    ("Clop", "Cl0p"), ("Hive", "Hive"), ("Qilin", "Qilin"), ("Qilin", "Agenda"),
+    ("Black Basta", "BlackBasta"), ("Play", "PLAY"), ("UNC6040", "UNC6040"),
     ("Scattered LAPSUS$ Hunters", "Scattered LAPSUS Hunters"),
 ]
 
