@@ -131,14 +131,16 @@ async def bench(articles: int, lookups: int, seed: int) -> None:
 
     texts = make_texts(articles, [a.name for a in actors[::7]], seed)
     avg = statistics.mean(len(t) for t in texts)
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(3):  # best of three: other processes share the machine
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         tagged = sum(len(tagger.tag(t)) for t in texts)
         best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
     print(f"tagger build:          {build_s * 1000:7.1f} ms  ({len(tagger)} matchable aliases)")
     print(f"tagging:               {len(texts) / best:7.0f} articles/s  "
-          f"({len(texts)} texts of ~{avg / 1000:.1f} KB, {tagged} tags)")
+          f"(CPU time alone: {len(texts) / best_cpu:.0f}/s; "
+          f"{len(texts)} texts of ~{avg / 1000:.1f} KB, {tagged} tags)")
 
 
 def main() -> None:

@@ -210,7 +210,8 @@ def best_known_names(actor: _Named, n: int = 3) -> list[str]:
 
     Walks the actor's names in the catalogue's best-known order (tier, then scheme in
     SCHEMES order, then each scheme's own order): an article about Midnight Blizzard is
-    glossed "APT29, Cozy Bear", never "ATK7"."""
+    glossed "APT29, Cozy Bear", never "ATK7". Variants of the canonical name itself
+    ("Lazarus" for Lazarus Group, "LockBit 3.0" for LockBit) are not other names."""
     rank = {scheme: i for i, scheme in enumerate(SCHEMES)}
     canonical = normalise_alias(actor.name)
     seen = {canonical}
@@ -218,7 +219,7 @@ def best_known_names(actor: _Named, n: int = 3) -> list[str]:
     for scheme, names in actor.schemes.items():
         for pos, name in enumerate(names):
             key = normalise_alias(name)
-            if key in seen:
+            if key in seen or canonical in key or key in canonical:
                 continue
             seen.add(key)
             candidates.append((name_tier(name, scheme), rank.get(scheme, len(rank)), pos, name))

@@ -362,6 +362,8 @@ def test_schemes_and_best_known_names_put_the_names_people_use_first(
     assert "ATK7" not in best_known_names(apt29, 3)
     assert best_known_names(by_name["APT28"], 2) == ["Forest Blizzard", "Fancy Bear"]
     assert best_known_names(by_name["Sandworm Team"], 2) == ["Seashell Blizzard", "Voodoo Bear"]
+    assert best_known_names(by_name["Lazarus Group"], 2) == ["Diamond Sleet", "Labyrinth Chollima"]
+    assert not any(n.startswith("LockBit") for n in best_known_names(by_name["LockBit"]))
 
 
 def test_related_lists_loose_links_by_canonical_name(catalogue: list[Actor]) -> None:
