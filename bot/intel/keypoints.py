@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
 
 from bot.intel.cves import find_cves
 from bot.intel.fingerprint import STOPWORDS, stem, title_tokens
@@ -165,45 +167,39 @@ def _stems(norm: str) -> frozenset[str]:
 
 def centrality(bags: Sequence[frozenset[str]], *, damping: float = 0.85,
                iterations: int = 20) -> list[float]:
-    """TextRank scores of sentences given as sets of word stems: PageRank over edges
+    """TextRank scores (0..1) of sentences given as sets of word stems: PageRank over edges
     weighted by the summed IDF of the words two sentences share, normalised by their
-    lengths (TextRank's overlap / (log|A| + log|B|)). Sparse: pairs are found through an
-    index from word to sentences, so unrelated sentences cost nothing."""
+    lengths (TextRank's overlap / (log|A| + log|B|)). Words in one sentence only, or in
+    more than half of them, are dropped first; each pair costs one small intersection."""
     n = len(bags)
     if n == 0:
         return []
-    postings: dict[str, list[int]] = {}
-    for i, bag in enumerate(bags):
-        for w in bag:
-            postings.setdefault(w, []).append(i)
-    idf = {w: math.log(1.0 + n / len(ids)) for w, ids in postings.items()}
+    df = Counter(chain.from_iterable(bags))
+    common_limit = max(2, n // 2)  # a word in half the sentences links everything
+    idf = {w: math.log(1.0 + n / c) for w, c in df.items() if 1 < c <= common_limit}
+    shared = [b & idf.keys() for b in bags]
     norms = [math.log(len(b) + 1.0) + 1.0 for b in bags]
-    weights: list[dict[int, float]] = [{} for _ in range(n)]
-    for w, ids in postings.items():
-        if len(ids) < 2 or len(ids) > max(2, n // 2):
-            continue  # a word in half the sentences links everything to everything
-        weight = idf[w]
-        for a_pos, a in enumerate(ids):
-            row = weights[a]
-            for b in ids[a_pos + 1:]:
-                row[b] = row.get(b, 0.0) + weight
     edges: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for a, row in enumerate(weights):
-        for b, overlap in row.items():
-            w = overlap / (norms[a] + norms[b])
-            edges[a].append((b, w))
-            edges[b].append((a, w))
+    for a in range(n):
+        sa = shared[a]
+        if not sa:
+            continue
+        for b in range(a + 1, n):
+            common = sa & shared[b]
+            if common:
+                w = sum(idf[t] for t in common) / (norms[a] + norms[b])
+                edges[a].append((b, w))
+                edges[b].append((a, w))
     out_sum = [sum(w for _, w in e) or 1.0 for e in edges]
     rank = [1.0 / n] * n
     base = (1.0 - damping) / n
     for _ in range(iterations):
         nxt = [base] * n
         for a, e in enumerate(edges):
-            if not e:
-                continue
-            share = damping * rank[a] / out_sum[a]
-            for b, w in e:
-                nxt[b] += share * w
+            if e:
+                share = damping * rank[a] / out_sum[a]
+                for b, w in e:
+                    nxt[b] += share * w
         rank = nxt
     top = max(rank)
     return [r / top for r in rank]
@@ -335,6 +331,8 @@ def _mmr(scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]],
         if any(jaccard(toks, scored[j][3]) > DUPLICATE_JACCARD for j in chosen):
             continue
         chosen.append(best)
+        if len(chosen) == want:
+            break
         for i in left:
             redundancy[i] = max(redundancy[i], jaccard(bag, scored[i][4]))
     return chosen

@@ -171,10 +171,10 @@ def is_sidebar_entry(line: str) -> bool:
 
 def is_promo_line(line: str) -> bool:
     """A newsletter or webinar pitch ("Join 50,000 defenders who read our newsletter.")."""
-    if len(line) > 300 or not _PROMO.search(line):
-        return False
+    if len(line) > 300 or not _PROMO_START.match(line.lstrip(" -*+>#_`[\u2022")):
+        return False  # the cheap test first: a pitch starts like one
     s = _plain(line)
-    return bool(_PROMO_START.match(s)) and len(_words(s)) <= 30
+    return bool(_PROMO_START.match(s) and _PROMO.search(s)) and len(_words(s)) <= 30
 
 
 def is_furniture_line(line: str) -> bool:
