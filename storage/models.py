@@ -143,6 +143,16 @@ class SearchHit:
     article: ArticleRef
     snippet: str
     tier: int  # 0: every word in the title or key points; 1: elsewhere in the article
+    text: str = field(default="", repr=False)  # the article's text, to choose a snippet from
+
+
+@dataclass(slots=True)
+class SearchPage:
+    """One page of search results and how many there are in all."""
+
+    hits: list[SearchHit]
+    total: int
+    offset: int = 0
 
 
 @dataclass(slots=True)

@@ -9,10 +9,11 @@ import aiosqlite
 
 from storage.articles import VISIBLE, article_ref, placeholders
 from storage.db import write_lock
-from storage.models import SearchHit
+from storage.models import SearchHit, SearchPage
 
-# Search puts first, among its newest SEARCH_WINDOW matches, those whose title or key
-# points hold every word (the headlines_fts index of migration 009).
+# Search ranks its newest SEARCH_WINDOW matches (by rowid) by publication day, putting
+# first within a day those whose title or key points hold every word (the headlines_fts
+# index of migration 009).
 SEARCH_WINDOW = 500
 FTS_INDEXES = ("articles_fts", "headlines_fts")
 _WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
@@ -36,48 +37,76 @@ class SearchRepository:
     async def search(
         self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
     ) -> list[SearchHit]:
-        """Articles containing every word of ``query`` (stemmed), newest first, with
-        those among the newest SEARCH_WINDOW whose title or key points hold every word
-        put first.
+        """The hits of ``page``."""
+        found = await self.page(query, limit=limit, offset=offset, guild_id=guild_id)
+        return found.hits
 
-        Each step is an FTS5 walk newest-first that stops at its limit, so a common word
-        costs no more than a rare one (bm25 reads every match of every term to weigh
-        them: several milliseconds on a 100k-article store)."""
+    async def page(
+        self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
+    ) -> SearchPage:
+        """Articles containing every word of ``query`` (stemmed), newest first by
+        publication date (undated ones by when they were fetched), and how many match.
+
+        The index is walked newest-first by rowid (ingest order) and stops at
+        SEARCH_WINDOW matches, so a common word costs no more than a rare one (bm25
+        reads every match of every term: several milliseconds on a 100k-article store).
+        That window is then ranked by publication day, and within a day the articles
+        whose title or key points hold every word come first; matches past the window
+        (pages beyond the 500th result) follow in ingest order. Each hit carries its
+        article's text, for the caller to choose a snippet from."""
         match = fts_query(query)
         if match is None:
-            return []
+            return SearchPage([], 0, offset)
         wanted = offset + limit
-        newest = await self._search_ids("articles_fts", match, guild_id,
-                                        limit=max(SEARCH_WINDOW, wanted))
+        walked = max(SEARCH_WINDOW, wanted)
+        newest = await self._search_ids("articles_fts", match, guild_id, limit=walked)
         if not newest:
-            return []
-        # Headline matches are looked for only as far back as the window, the same for
-        # every page, so the walk is bounded and paging is stable.
-        floor = newest[min(SEARCH_WINDOW, len(newest)) - 1]
-        headline = await self._search_ids("headlines_fts", match, guild_id, limit=wanted,
-                                          floor=floor)
-        found = dict.fromkeys(headline, 0)  # article id -> tier, in result order
-        for article_id in newest:
-            found.setdefault(article_id, 1)
-        page = list(found)[offset:wanted]
+            return SearchPage([], 0, offset)
+        total = len(newest) if len(newest) < walked else await self._count(match, guild_id)
+        window = newest[:SEARCH_WINDOW]
+        headline = set(await self._search_ids("headlines_fts", match, guild_id,
+                                              limit=len(window), floor=window[-1]))
+        dates = await self._dates(window)
+        # Newest day first; within a day headline matches, then the newest, then by id.
+        window.sort(key=lambda i: (dates.get(i, "")[:10], i in headline,
+                                   dates.get(i, ""), i), reverse=True)
+        ordered = window + newest[SEARCH_WINDOW:]
+        page = ordered[offset:wanted]
         if not page:
-            return []
-        # Snippets for the page only, in one FTS5 walk over its rowid range: "+rowid IN"
-        # filters that walk instead of making FTS5 seek every term once per hit.
+            return SearchPage([], total, offset)
         async with self._db.execute(
-            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id,"
-            " snippet(articles_fts, 2, '', '', '…', 24) AS snip"
-            " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
-            " WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN ? AND ?"
-            f" AND +articles_fts.rowid IN ({placeholders(len(page))})",
-            (match, min(page), max(page), *page),
+            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id, a.lead,"
+            f" a.text FROM articles a WHERE a.id IN ({placeholders(len(page))})",
+            page,
         ) as cur:
             rows = {r["id"]: r for r in await cur.fetchall()}
-        return [
-            SearchHit(article=article_ref(rows[i]), snippet=rows[i]["snip"] or "", tier=found[i])
+        hits = [
+            SearchHit(article=article_ref(rows[i]), snippet="",
+                      tier=0 if i in headline else 1,
+                      text=rows[i]["text"] or rows[i]["lead"] or "")
             for i in page
             if i in rows
         ]
+        return SearchPage(hits, total, offset)
+
+    async def _dates(self, ids: list[int]) -> dict[int, str]:
+        """id -> publication time (fetch time when undated), as sortable stored text."""
+        async with self._db.execute(
+            "SELECT id, coalesce(published_at, fetched_at) FROM articles"
+            f" WHERE id IN ({placeholders(len(ids))})",
+            ids,
+        ) as cur:
+            return {row[0]: row[1] or "" for row in await cur.fetchall()}
+
+    async def _count(self, match: str, guild_id: int | None) -> int:
+        """How many visible articles match (read only when the window is full)."""
+        async with self._db.execute(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+            " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
+            " WHERE scope_guild != 0 AND scope_guild != ?))",
+            (match, guild_id, guild_id),
+        ) as cur:
+            return (await cur.fetchone())[0]
 
     async def _search_ids(
         self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0

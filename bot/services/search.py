@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.services.errors import UserError
-from storage.models import SearchHit
+from bot.services.snippets import choose_snippets
+from storage.models import SearchHit, SearchPage
 from storage.store import Store
 
 MAX_QUERY = 200
+MAX_LIMIT = 100
 
 
 class SearchService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def search(
+    async def page(
         self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
-    ) -> list[SearchHit]:
+    ) -> SearchPage:
+        """One page of results, newest first, with the total number of matches; each
+        hit's snippet comes from its own text (see bot.services.snippets)."""
         query = query.strip()
         if not query:
             raise UserError("Give some words to search for, e.g. `/search ransomware`.")
@@ -23,6 +29,17 @@ class SearchService:
             raise UserError(f"That search is too long (over {MAX_QUERY} characters).")
         if not any(ch.isalnum() for ch in query):
             raise UserError("Search for words or numbers; punctuation alone matches nothing.")
-        return await self._store.search.search(
+        if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+            raise UserError(f"No such page of results (1–{MAX_LIMIT} a page, from the first).")
+        found = await self._store.search.page(
             query, limit=limit, offset=offset, guild_id=guild_id
         )
+        snippets = choose_snippets(query, [hit.text for hit in found.hits])
+        found.hits = [replace(hit, snippet=snippet, text="")
+                      for hit, snippet in zip(found.hits, snippets, strict=True)]
+        return found
+
+    async def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, guild_id: int | None = None
+    ) -> list[SearchHit]:
+        return (await self.page(query, limit=limit, offset=offset, guild_id=guild_id)).hits

@@ -189,7 +189,7 @@ async def test_search_puts_headline_matches_first_then_newest(store: Store, cloc
     ]
     hits = await store.search.search("ransomware hospital", guild_id=5)
     assert [h.tier for h in hits] == [0, 0, 1, 1]  # guild 77's own article is hidden
-    assert hits[3].snippet == "Hospital says ransomware crew took its records."
+    assert hits[3].text == "Hospital says ransomware crew took its records."  # for the snippet
     own = await store.search.search("ransomware hospital", guild_id=77)
     assert own[0].article.title == "Ransomware crew hits hospital: guild copy"
     page = await store.search.search("ransomware hospital", guild_id=77, limit=2, offset=2)
