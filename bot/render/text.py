@@ -7,11 +7,12 @@ and a terminal must never receive them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec
 
-from bot.news.clean import strip_invisible
+from bot.news.controls import strip_invisible
 from bot.render.common import MAX_POINTS, byline, day, listing, plural, scheme_name, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
@@ -24,6 +25,14 @@ def printable(text: str) -> str:
     """``text`` without terminal escape sequences, C0/C1 control characters (tab and
     newline kept), zero-width or bidi characters: safe to write to a terminal."""
     return strip_invisible(text)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines (message, arguments and traceback) through ``printable``: they quote
+    feed titles, errors and input, and go to a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def _printed(render: Callable[P, str]) -> Callable[P, str]:

@@ -5,6 +5,7 @@ older version stored one)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.news.analyse import RawArticle, analyse
-from bot.render.text import printable
+from bot.render.text import PrintableFormatter, printable
 from bot.shell import Shell
 from storage.models import Article
 from tests.feedserver import FeedServer
@@ -186,3 +187,16 @@ async def test_shell_output_path_strips_escapes_echoed_back(services):
     shell = Shell(services)
     out = await shell.handle(f"/actor No{CLEAR}Such{RETITLE}Actor")
     assert out is not None and not UNPRINTABLE.search(out), repr(out)
+
+
+def test_log_lines_carry_no_escapes():
+    formatter = PrintableFormatter("%(levelname)s %(message)s")
+    record = logging.LogRecord("bot.news", logging.WARNING, __file__, 1,
+                               "feed %s failed: %s", (f"T{RETITLE}", f"E{CLEAR}"), None)
+    assert formatter.format(record) == "WARNING feed T failed: E"
+    try:
+        raise ValueError(f"bad {CLEAR}{C1_CSI}value")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    out = formatter.format(record)
+    assert "bad value" in out and not UNPRINTABLE.search(out)
