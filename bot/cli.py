@@ -360,7 +360,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return asyncio.run(COMMANDS[args.command](args, settings))
     except (UserError, ConfigError, OverridesError, OverrideConflict, StoreOpenError) as exc:
-        print(f"secbrief: {exc}", file=sys.stderr)
+        print(printable(f"secbrief: {exc}"), file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         return 130
