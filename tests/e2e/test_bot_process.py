@@ -78,6 +78,23 @@ async def wait_for_cursor(db: Path, timeout: float = DEADLINE) -> None:
             await asyncio.sleep(0.05)
 
 
+async def ledger_of(db: Path) -> dict[str, int]:
+    store = await Store.open(db)
+    try:
+        return await store.deliveries.counts()
+    finally:
+        await store.close()
+
+
+async def wait_for_ledger(db: Path, expected: dict[str, int],
+                          timeout: float = DEADLINE) -> None:
+    """Until the delivery ledger holds ``expected`` (a message Discord has accepted is
+    recorded a moment later, by the bot)."""
+    async with asyncio.timeout(timeout):
+        while await ledger_of(db) != expected:
+            await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
     # Discord's 3 s to answer an interaction is not what these tests are about: on a busy
@@ -197,15 +214,12 @@ async def test_kill_9_mid_fan_out_then_restart_delivers_each_story_once(
             await fake.wait_for(lambda: delivered() == subscribers, DEADLINE)
             await fake.wait_for(lambda: fake.gateway.stats.identifies == 2, DEADLINE)
             await fake.wait_for(lambda: fake.nonce_hits >= accepted_after_kill, DEADLINE)
+            await wait_for_ledger(settings.database, {"sent": subscribers})
 
         for user in users:
             (message,) = fake.sent_to_user(user.id)
             assert [e["title"] for e in message["embeds"]] == [
                 "Ransomware gang hits port operator", "Ransomware negotiators under scrutiny"]
         assert fake.stats.by_status.get(500, 0) == 0
-        store = await Store.open(settings.database)
-        try:
-            assert await store.deliveries.counts() == {"sent": subscribers}
-        finally:
-            await store.close()
+        assert await ledger_of(settings.database) == {"sent": subscribers}
         assert_nothing_pings(fake)
