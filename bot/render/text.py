@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec
 
-from bot.news.controls import strip_invisible
+from bot.news.clean import strip_invisible
 from bot.render.common import MAX_POINTS, byline, day, listing, plural, scheme_name, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
