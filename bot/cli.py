@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.config import ConfigError, Settings
 from bot.intel.catalogue import OverridesError
 from bot.jsonout import actor_lookup, dumps, search_hits
-from bot.news.ssrf import HostResolutionError, UnsafeURLError, check_url
 from bot.render.text import (
     PrintableFormatter,
     actor_text,
@@ -28,12 +28,12 @@ from bot.render.text import (
 )
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
-from bot.services.feeds import validate_feed_url
-from bot.services.ingest import FeedOutcome, IngestReport
-from bot.shell import Shell, summary
 from bot.timeparse import parse_duration
 from storage.actors import OverrideConflict
 from storage.db import StoreOpenError
+
+if TYPE_CHECKING:
+    from bot.services.ingest import FeedOutcome, IngestReport
 
 log = logging.getLogger("secbrief")
 
@@ -144,6 +144,10 @@ async def refused_feeds(urls: Sequence[str], *, allow_private: bool) -> list[Fee
     """The --feed URLs that are bad input: not http(s), malformed, or refused by the
     private-address policy. A host that does not resolve is not bad input (the
     machine may be offline): its poll fails and is reported like any feed's."""
+    from bot.news.ssrf import HostResolutionError, UnsafeURLError, check_url
+    from bot.services.feeds import validate_feed_url
+    from bot.services.ingest import FeedOutcome
+
     refused = []
     for url in urls:
         try:
@@ -173,6 +177,9 @@ def with_refused(report: IngestReport, refused: list[FeedOutcome]) -> IngestRepo
 async def cmd_ingest(args, settings: Settings) -> int:
     """A refused --feed is reported and not polled, the others are; exit 2 if any was
     refused, 1 if every polled feed failed."""
+    from bot.services.ingest import IngestReport
+    from bot.shell import summary
+
     refused = await refused_feeds(args.feed, allow_private=settings.allow_private_feeds)
     for outcome in refused:
         print(printable(f"secbrief: --feed {outcome.url}: {outcome.error}"), file=sys.stderr)
@@ -209,6 +216,7 @@ async def cmd_import(args, settings: Settings) -> int:
     what it can); any refused or missing file makes the exit code 2."""
     if any(not str(p).strip() for p in args.paths):
         raise UserError("import: an empty path was given; name article files to import.")
+    from bot.shell import summary
 
     async def action(services: Services) -> int:
         with progress_bar("Importing", sys.stderr.isatty() and not args.json) as update:
@@ -278,6 +286,8 @@ async def cmd_forget(args, settings: Settings) -> int:
 
 
 async def cmd_shell(args, settings: Settings) -> int:
+    from bot.shell import Shell
+
     async def action(services: Services) -> int:
         await Shell(services).run()
         return 0

@@ -43,6 +43,7 @@ __all__ = [
     "Actor",
     "ActorOverride",
     "OverridesError",
+    "catalogue_inputs",
     "catalogue_version",
     "load_catalogue",
     "load_overrides",
@@ -50,6 +51,13 @@ __all__ = [
 
 # Bump when the merge rules change, so a stored catalogue built by older rules is reloaded.
 MERGE_RULES_VERSION = 2
+
+
+def catalogue_inputs(data_dir: Path | None = None, own_dir: Path | None = None) -> list[Path]:
+    """Every file the catalogue is built from (catalogue_version hashes them all)."""
+    data_dir = data_dir or galaxy_data_dir()
+    return [*(data_dir / name for name in CLUSTER_FILES),
+            *source_files(own_dir or package_data_dir())]
 
 
 def catalogue_version(data_dir: Path | None = None, own_dir: Path | None = None) -> str:

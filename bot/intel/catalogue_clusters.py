@@ -15,6 +15,7 @@ and a curated supplement for names no source has.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
@@ -76,8 +77,13 @@ class Cluster:
 
 
 def galaxy_data_dir() -> Path:
-    base = resources.files("pymispgalaxies") / "data" / "misp-galaxy" / "clusters"
-    return Path(str(base))
+    # Found without importing pymispgalaxies (which loads jsonschema): every command
+    # checks the data's stamp at start, and a lookup should not pay for the package.
+    spec = importlib.util.find_spec("pymispgalaxies")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("pymispgalaxies is not installed")
+    base = Path(next(iter(spec.submodule_search_locations)))
+    return base / "data" / "misp-galaxy" / "clusters"
 
 
 def package_data_dir() -> Path:

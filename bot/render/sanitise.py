@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from bot.news.clean import strip_invisible
+from bot.news.controls import strip_invisible
 
 ZWSP = "\u200b"
 ELLIPSIS = "…"
