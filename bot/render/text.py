@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec
 
-from bot.news.clean import strip_invisible
+from bot.news.controls import strip_invisible
 from bot.render.common import MAX_POINTS, byline, day, listing, plural, scheme_name, shorten
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
@@ -82,11 +82,23 @@ def actor_text(lookup: ActorLookup) -> str:
         org, linked = lookup.organisation
         lines.append(f"{org} is an organisation" + (f" linked to {linked}." if linked else "."))
     if lookup.mentions:
-        lines.append(f"The name appears in {plural(lookup.mentions, 'stored article')}: "
-                     f"try `/search {lookup.query}`.")
+        lines.append(f"{mention_sentence(lookup)} Try: secbrief search {lookup.query}")
     if lookup.suggestions:
-        lines.append("Closest catalogue names: " + ", ".join(lookup.suggestions))
+        lines.append("Did you mean: " + ", ".join(lookup.suggestions) + "?")
     return "\n".join(lines)
+
+
+def mention_sentence(lookup: ActorLookup) -> str:
+    """“X” appears in 1 stored story, with Flax Typhoon. (every surface's wording)"""
+    stories = lookup.mention_stories or lookup.mentions
+    sentence = f"“{lookup.query}” appears in {plural(stories, 'stored story', 'stored stories')}"
+    if lookup.mention_actors:
+        sentence += ", with " + _and(lookup.mention_actors)
+    return sentence + "."
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 @_printed
