@@ -203,6 +203,22 @@ class ArticleRepository:
             stories[article.story_id].articles.append(article)
         return [stories[i] for i in story_ids if i in stories and stories[i].articles]
 
+    async def story_article_refs(
+        self, story_ids: Sequence[int], *, guild_id: int | None = None
+    ) -> list[ArticleRef]:
+        """Light rows of the stories' articles visible to ``guild_id``, oldest first (no
+        text: callers that cache what they derive from text load it only when missing)."""
+        if not story_ids:
+            return []
+        marks = placeholders(len(story_ids))
+        async with self._db.execute(
+            "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id FROM articles a"
+            f" WHERE a.story_id IN ({marks}) AND {VISIBLE}"
+            " ORDER BY coalesce(a.published_at, a.fetched_at), a.id",
+            (*story_ids, guild_id, guild_id),
+        ) as cur:
+            return [article_ref(r) for r in await cur.fetchall()]
+
     async def outline(self, story_id: int) -> StoryOutline | None:
         """A story's title, dates, sources and tags, without loading article text."""
         async with self._db.execute(
@@ -367,6 +383,27 @@ class ArticleRepository:
             (kind, value, to_db(since), to_db(until), exclude_story),
         ) as cur:
             return (await cur.fetchone())[0]
+
+    async def count_tag_windows(
+        self, kind: str, value: str, *, windows: Sequence[tuple[datetime, datetime]],
+        exclude_story: int | None = None,
+    ) -> list[int]:
+        """Distinct public stories carrying a tag in each (after, up to] window, in one
+        walk of the date index over the span of all of them."""
+        if not windows:
+            return []
+        cases = ", ".join(
+            "count(DISTINCT CASE WHEN t.at > ? AND t.at <= ? THEN t.story_id END)"
+            for _ in windows
+        )
+        bounds = [to_db(edge) for window in windows for edge in window]
+        async with self._db.execute(
+            f"SELECT {cases} FROM article_tags t"
+            " WHERE t.kind = ? AND t.value = ? AND t.at > ? AND t.at <= ?"
+            " AND t.story_id IS NOT ? AND t.scope_guild = 0",
+            (*bounds, kind, value, min(bounds[0::2]), max(bounds[1::2]), exclude_story),
+        ) as cur:
+            return list(await cur.fetchone())
 
     async def earlier_stories(
         self, kind: str, value: str, *, before: datetime, since: datetime,

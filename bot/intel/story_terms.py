@@ -157,10 +157,11 @@ class StoryTerms:
     countries: list[str] = field(default_factory=list)  # ISO codes
     malware: list[str] = field(default_factory=list)
     techniques: list[str] = field(default_factory=list)
+    cves: list[str] = field(default_factory=list)
     status: dict[str, CveStatus] = field(default_factory=dict)  # CVE id (or "") → status
 
     def merge(self, other: StoryTerms) -> None:
-        for name in ("sectors", "countries", "malware", "techniques"):
+        for name in ("sectors", "countries", "malware", "techniques", "cves"):
             mine: list[str] = getattr(self, name)
             mine.extend(v for v in getattr(other, name) if v not in mine)
         for cve, status in other.status.items():
@@ -185,6 +186,7 @@ def extract_terms(title: str, text: str) -> StoryTerms:
     terms = StoryTerms()
     sentences = [title, *split_sentences(text)]
     cves_in_text = find_cves(f"{title}\n{text}")
+    terms.cves = list(cves_in_text)
     for sentence in sentences:
         low = sentence.lower()
         if _TARGETING.search(low):

@@ -27,15 +27,17 @@ from bot.intel.geo import country_code, country_label
 from bot.intel.llm import LLMWriter
 from bot.intel.story_terms import CveStatus, StoryTerms, extract_terms, sector_labels
 from storage.actors import Actor
-from storage.models import Story, StoryOutline
+from storage.models import Article, ArticleRef, Story, StoryOutline
 from storage.store import Store
 
 COMPARE_STORIES = 10  # earlier stories a story is compared with
 COMPARE_WINDOW = timedelta(days=90)
 TREND_WINDOW = timedelta(days=7)
+_ACTORS_CACHE = 2048  # resolved actor tags kept
 _TERMS_CACHE = 4096  # articles whose extracted terms are kept (their text never changes)
 _MAX_TEXT = 20_000  # characters of an article scanned for terms
 PUBLIC = 0  # the visibility of public articles only (no guild's own feeds)
+MAX_CVES = 3  # CVEs of a story whose earlier stories are counted (a Patch Tuesday names 80)
 
 
 def best_names(actor: Actor, n: int = 3) -> list[str]:
@@ -71,24 +73,30 @@ class CommentaryService:
         self._clock = clock
         self._llm = llm
         self._terms: OrderedDict[int, StoryTerms] = OrderedDict()
+        self._actors: dict[str, Actor | None] = {}
+        self._actors_generation = -1
 
     # -- facts -------------------------------------------------------------------------
 
     async def facts(self, story: Story | StoryOutline) -> StoryFacts:
-        # Commentary is shown to every guild that sees the story, so only public articles'
-        # text is read (a guild's own feed may share a story with public ones).
-        public = await self._store.articles.get_stories([story.id], guild_id=PUBLIC)
-        full = public[0] if public else None
+        return await self._facts(story, await self._public(story.id))
+
+    async def _public(self, story_id: int) -> Story | None:
+        """The story with its public articles only. Commentary is shown to every guild
+        that sees the story, so no guild's own feed's text may shape it."""
+        public = await self._store.articles.get_stories([story_id], guild_id=PUBLIC)
+        return public[0] if public else None
+
+    async def _facts(self, story: Story | StoryOutline, full: Story | None) -> StoryFacts:
+        # A story with public articles is described by them alone (their sources and
+        # tags too); a guild's own story (no public article) by its outline.
+        story = full or story
         when = story.published_at or story.first_seen
         facts = StoryFacts(title=story.title, sources=story.sources, vendors=story.vendors)
-        actors: list[Actor] = []
-        for name in story.actors[:3]:
-            matches = await self._store.actors.resolve(name)
-            if len(matches) == 1:
-                actors.append(matches[0])
+        actors = [a for name in story.actors[:3] if (a := await self._actor(name))]
         names = {n for a in actors for n in a.all_names} | set(story.actors) | set(story.vendors)
         own_countries = {a.country for a in actors if a.country}
-        terms = self._filtered(await self._story_terms(full), names, own_countries)
+        terms = self._filtered(self._story_terms(full), names, own_countries)
         if full is not None and full.articles:
             lead = max(full.articles, key=lambda a: len(a.key_points))
             facts.key_points = list(lead.key_points[:6])
@@ -96,7 +104,7 @@ class CommentaryService:
         for name in story.actors[:3]:
             actor = next((a for a in actors if name in a.all_names), None)
             facts.actors.append(_actor_fact(name, actor, terms, story_targets))
-        for cve in story.cves[:8]:
+        for cve in story.cves[:MAX_CVES]:
             earlier = await self._store.articles.count_tag_since(
                 "cve", cve, since=datetime.min.replace(tzinfo=when.tzinfo),
                 exclude_story=story.id, until=when,
@@ -120,21 +128,23 @@ class CommentaryService:
             kind, value, before=when, since=when - COMPARE_WINDOW, exclude_story=story.id,
             limit=COMPARE_STORIES,
         )
-        previous = await articles.previous_tagged(kind, value, before=when, exclude_story=story.id)
-        new.ever_before = previous is not None
-        if previous is not None:
-            new.latest_title = previous.title
-            new.latest_source = previous.source
-            new.latest_date = previous.published_at
-        if not earlier_ids:
+        refs = await articles.story_article_refs(earlier_ids, guild_id=PUBLIC)
+        if refs:  # oldest first: the newest earlier story's last article
+            latest: ArticleRef | None = [r for r in refs if r.story_id == earlier_ids[0]][-1]
+        else:  # none in the window: is there one at all, and when?
+            latest = await articles.previous_tagged(
+                kind, value, before=when, exclude_story=story.id
+            )
+        new.ever_before = latest is not None
+        if latest is not None:
+            new.latest_title = latest.title
+            new.latest_source = latest.source
+            new.latest_date = latest.published_at
+        if not refs:
             return new
-        earlier = await articles.get_stories(earlier_ids, guild_id=PUBLIC)
-        new.earlier = len(earlier)
-        seen = StoryTerms()
-        seen_cves: set[str] = set()
-        for other in earlier:
-            seen.merge(self._filtered(await self._story_terms(other), names, own))
-            seen_cves.update(other.cves)
+        new.earlier = len({r.story_id for r in refs})
+        seen = self._filtered(await self._earlier_terms(refs), names, own)
+        seen_cves = set(seen.cves)
         seen_targets = set(seen.sectors) | set(seen.countries)
         new.targets = [s for s in terms.sectors if s not in seen_targets] + [
             country_label(c) or c for c in terms.countries if c not in seen_targets
@@ -156,33 +166,59 @@ class CommentaryService:
     async def _trend(
         self, story: Story | StoryOutline, kind: str, value: str, display: str, when: datetime
     ) -> TrendFact:
-        articles = self._store.articles
-        this_week = await articles.count_tag_since(
-            kind, value, since=when - TREND_WINDOW, until=when, exclude_story=story.id
-        )
-        week_before = await articles.count_tag_since(
-            kind, value, since=when - 2 * TREND_WINDOW,
-            until=when - TREND_WINDOW - timedelta(microseconds=1), exclude_story=story.id,
+        week_ago = when - TREND_WINDOW
+        this_week, week_before = await self._store.articles.count_tag_windows(
+            kind, value, windows=[(week_ago, when), (week_ago - TREND_WINDOW, week_ago)],
+            exclude_story=story.id,
         )
         return TrendFact(subject=display, rank=this_week + 1, week_before=week_before)
 
+    async def _actor(self, name: str) -> Actor | None:
+        """The one actor a tag names (None when unknown or ambiguous), cached until the
+        stored names change (one indexed read to check)."""
+        generation = await self._store.actors.names_generation()
+        if generation != self._actors_generation:
+            self._actors.clear()
+            self._actors_generation = generation
+        if name not in self._actors:
+            matches = await self._store.actors.resolve(name)
+            self._actors[name] = matches[0] if len(matches) == 1 else None
+            if len(self._actors) > _ACTORS_CACHE:
+                self._actors.pop(next(iter(self._actors)))
+        return self._actors[name]
+
     # -- terms of stored text ----------------------------------------------------------
 
-    async def _story_terms(self, story: Story | None) -> StoryTerms:
+    def _story_terms(self, story: Story | None) -> StoryTerms:
+        """The union of the terms of a story's (loaded) articles."""
         terms = StoryTerms()
-        if story is None:
-            return terms
-        for article in story.articles:
-            cached = self._terms.get(article.id)
-            if cached is None:
-                text = "\n".join([article.text[:_MAX_TEXT], *article.key_points])
-                cached = extract_terms(article.title, text)
-                self._terms[article.id] = cached
-                if len(self._terms) > _TERMS_CACHE:
-                    self._terms.popitem(last=False)
-            else:
-                self._terms.move_to_end(article.id)
-            terms.merge(cached)
+        for article in story.articles if story else ():
+            terms.merge(self._article_terms(article))
+        return terms
+
+    def _article_terms(self, article: Article) -> StoryTerms:
+        cached = self._terms.get(article.id)
+        if cached is None:
+            text = "\n".join([article.text[:_MAX_TEXT], *article.key_points])
+            cached = extract_terms(article.title, text)
+            self._terms[article.id] = cached
+            if len(self._terms) > _TERMS_CACHE:
+                self._terms.popitem(last=False)
+        else:
+            self._terms.move_to_end(article.id)
+        return cached
+
+    async def _earlier_terms(self, refs: list[ArticleRef]) -> StoryTerms:
+        """The union of the terms of these articles; text is loaded only for articles
+        whose terms are not cached."""
+        missing = [r.id for r in refs if r.id not in self._terms]
+        for article in await self._store.articles.get_many(missing):
+            self._article_terms(article)
+        terms = StoryTerms()
+        for ref in refs:
+            cached = self._terms.get(ref.id)
+            if cached is not None:
+                terms.merge(cached)
         return terms
 
     @staticmethod
@@ -195,13 +231,16 @@ class CommentaryService:
             countries=[c for c in terms.countries if c not in own_countries],
             malware=[m for m in terms.malware if m.casefold() not in skip],
             techniques=list(terms.techniques),
+            cves=list(terms.cves),
             status=terms.status,
         )
 
     # -- writing -----------------------------------------------------------------------
 
     async def write(self, story: Story | StoryOutline) -> list[str]:
-        facts = await self.facts(story)
+        return await self._written(await self.facts(story))
+
+    async def _written(self, facts: StoryFacts) -> list[str]:
         grounded = grounded_commentary(facts)
         if self._llm is not None:
             written = await self._llm.write(facts, draft=grounded)
@@ -211,10 +250,12 @@ class CommentaryService:
 
     async def refresh(self, story_id: int) -> list[str]:
         """Recompute and store a story's commentary."""
-        story = await self._store.articles.outline(story_id)
+        public = await self._public(story_id)
+        story = public or await self._store.articles.outline(story_id)
         if story is None:
             return []
-        commentary = await self.write(story)
+        facts = await self._facts(story, public)
+        commentary = await self._written(facts)
         await self._store.articles.set_story_commentary(story_id, commentary)
         return commentary
 

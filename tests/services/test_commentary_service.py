@@ -146,6 +146,7 @@ async def test_a_guild_feeds_text_never_reaches_public_commentary(services):
         await services.ingest._analyse(private), story_id=story_id, now=NOW)
     written = " ".join(await services.commentary.refresh(story_id))
     assert "Norway" not in written and "TopSecret" not in written and "hospital" not in written
+    assert "Guild wire" not in written  # nor its source
     facts = await services.commentary.facts(await services.store.articles.outline(story_id))
     assert grounded_commentary(facts) == (await services.store.articles.get_story(
         story_id)).commentary
