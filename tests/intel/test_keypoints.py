@@ -275,3 +275,14 @@ def test_named_first_and_shown_points() -> None:
     many = [f"Point number {i} says something different about the incident." for i in range(10)]
     assert shown_points(many) == many[:6]
     assert shown_points([*many, points[1]], ["flax typhoon"])[0] == points[1]
+
+
+def test_the_seeds_flax_typhoon_point_is_among_the_six_shown() -> None:
+    from bot.news.importer import parse_article_file
+
+    article = parse_article_file(SEED)
+    assert len(article.key_points) == 10  # the author's points, kept in full
+    tie = next(p for p in article.key_points if "Flax Typhoon" in p)
+    assert article.key_points.index(tie) >= 6  # the 7th: cut by a plain first-6
+    shown = shown_points(article.key_points, ["Flax Typhoon", "Salt Typhoon"])
+    assert len(shown) == 6 and tie in shown

@@ -171,3 +171,18 @@ def test_real_sentences_survive(line: str) -> None:
 def test_image_source_credits_end_at_prose() -> None:
     text = "Image Source:\nGen AI: https://gen.example\n\nThe story continues here with more facts."
     assert strip_debris(text) == "The story continues here with more facts."
+
+
+def test_strip_debris_drops_page_furniture() -> None:
+    body = "The gang encrypted 212 servers at the port operator on Monday morning."
+    text = "\n".join([
+        "Home | Newsletter | Webinars | About THN",
+        body,
+        "Trending",
+        "Volt Typhoon Returns With New KV Botnet Nodes",
+        "Tags: Ransomware, Sandworm",
+        "185.220.101[.]47",
+        "3 Comments",
+        "Great write-up, but I bet APT41 is behind this one too.",
+    ])
+    assert strip_debris(text) == body
