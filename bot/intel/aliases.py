@@ -246,7 +246,12 @@ COMMON_WORDS: frozenset[str] = frozenset(
         "wildcard", "zinc",
         "boron", "bromine", "calcium", "helium", "magnesium", "manganese", "potassium", "radium",
         "sulphur", "plutonium", "nickel", "carbon", "gold", "silver", "tin", "group", "team",
-        "gang", "crew", "unit", "actor", "operation", "apt", "the", "honeybee"
+        "gang", "crew", "unit", "actor", "operation", "apt", "the", "honeybee",
+        # one-word names the issue-10 sources added (Microsoft's table, Tidal, MISP's
+        # Microsoft galaxy) that are ordinary words: resolvable, never tagged alone
+        "aeon", "anonymous", "bottle", "bowser", "chameleon", "combine", "covenant", "fidel",
+        "foxtrot", "golem", "haymaker", "hellfire", "horde", "kaos", "karst", "paladin",
+        "parasite", "phantom", "reuse", "scimitar", "shell", "templar", "underground",
     }
 )
 
@@ -257,11 +262,11 @@ COMMON_WORDS: frozenset[str] = frozenset(
 # (bot.intel.actor_tagging). Taking precedence over COMMON_WORDS.
 CONTEXT_WORDS: frozenset[str] = frozenset(
     {
-        "agenda", "akira", "avaddon", "babuk", "beast", "cactus", "conti", "cuba", "daixin",
-        "devman", "egregor", "embargo", "everest", "fog", "gunra", "hellcat", "hive", "hunters",
-        "interlock", "karakurt", "lorenz", "lynx", "mallox", "maze", "medusa", "monti",
-        "phobos", "play", "quantum", "royal", "ryuk", "sarcoma", "sinobi", "snatch", "termite",
-        "trigona", "warlock", "zeppelin",
+        "agenda", "akira", "anubis", "avaddon", "babuk", "beast", "cactus", "conti", "cuba",
+        "daixin", "devman", "egregor", "embargo", "everest", "fog", "ghost", "gunra", "hellcat",
+        "hive", "hunters", "hydra", "interlock", "karakurt", "lorenz", "lynx", "mallox", "maze",
+        "medusa", "monti", "phobos", "play", "quantum", "royal", "ryuk", "sarcoma", "sinobi",
+        "snatch", "termite", "trigona", "warlock", "zeppelin",
     }
 )
 

@@ -94,7 +94,8 @@ ARTICLES: list[tuple[str, str, set[str]]] = [
         "ransomware-words-in-plain-sense",
         "Agenda: patch first. Play a role in recovery. The SOC was a hive of activity, the "
         "Royal Mail was late, Medusa appears in a museum, Akira is a film, and Cactus "
-        "grows. Royal, ransomware aside, is a word.",
+        "grows. Royal, ransomware aside, is a word. Anonymous sources, a Phantom jet, "
+        "Shell profits and a Ghost story were all mentioned.",
         set(),
     ),
     (
