@@ -370,17 +370,15 @@ class ArticleRepository:
             return [(date.fromisoformat(day), n) for day, n in await cur.fetchall()]
 
     async def count_tag_since(
-        self, kind: str, value: str, *, since: datetime, exclude_story: int | None = None,
-        until: datetime | None = None,
+        self, kind: str, value: str, *, since: datetime, exclude_story: int | None = None
     ) -> int:
-        """Distinct public stories carrying a tag since ``since`` (and up to ``until``,
-        inclusive, when given). Commentary is shown to every guild, so it counts public
-        articles only."""
+        """Distinct public stories carrying a tag since ``since`` (commentary is shown to
+        every guild, so it counts public articles only)."""
         async with self._db.execute(
             "SELECT count(DISTINCT t.story_id) FROM article_tags t"
-            " WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND t.at <= coalesce(?, t.at)"
-            " AND t.story_id IS NOT ? AND t.scope_guild = 0",
-            (kind, value, to_db(since), to_db(until), exclude_story),
+            " WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND t.story_id IS NOT ?"
+            " AND t.scope_guild = 0",
+            (kind, value, to_db(since), exclude_story),
         ) as cur:
             return (await cur.fetchone())[0]
 

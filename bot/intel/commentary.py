@@ -51,7 +51,6 @@ class CveFact:
     issue adds KEV and EPSS fields here and a clause in ``_cve_sentence``."""
 
     cve: str
-    earlier_stories: int = 0  # other stories that named it before this one
     exploited: bool = False  # the text says it is exploited in the wild
     not_exploited: bool = False  # the text says no exploitation is known
     patched: bool = False  # the text says a fix is out

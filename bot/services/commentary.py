@@ -37,7 +37,7 @@ _ACTORS_CACHE = 2048  # resolved actor tags kept
 _TERMS_CACHE = 4096  # articles whose extracted terms are kept (their text never changes)
 _MAX_TEXT = 20_000  # characters of an article scanned for terms
 PUBLIC = 0  # the visibility of public articles only (no guild's own feeds)
-MAX_CVES = 3  # CVEs of a story whose earlier stories are counted (a Patch Tuesday names 80)
+MAX_CVES = 8  # CVEs of a story described (a Patch Tuesday story names 80)
 
 
 def best_names(actor: Actor, n: int = 3) -> list[str]:
@@ -104,12 +104,7 @@ class CommentaryService:
         for name in story.actors[:3]:
             actor = next((a for a in actors if name in a.all_names), None)
             facts.actors.append(_actor_fact(name, actor, terms, story_targets))
-        for cve in story.cves[:MAX_CVES]:
-            earlier = await self._store.articles.count_tag_since(
-                "cve", cve, since=datetime.min.replace(tzinfo=when.tzinfo),
-                exclude_story=story.id, until=when,
-            )
-            facts.cves.append(_cve_fact(cve, earlier, terms.status))
+        facts.cves = [_cve_fact(cve, terms.status) for cve in story.cves[:MAX_CVES]]
         subject = _subject(story)
         if subject is not None:
             kind, value, display = subject
@@ -315,10 +310,10 @@ def _sector_names(raw: Iterable[str]) -> list[str]:
     return names
 
 
-def _cve_fact(cve: str, earlier: int, status: dict[str, CveStatus]) -> CveFact:
+def _cve_fact(cve: str, status: dict[str, CveStatus]) -> CveFact:
     said = status.get(cve) or CveStatus()
     return CveFact(
-        cve=cve, earlier_stories=earlier, exploited=said.exploited,
+        cve=cve, exploited=said.exploited,
         not_exploited=said.not_exploited and not said.exploited, patched=said.patched,
         fixed_in=list(said.fixed_in), no_patch=said.no_patch and not said.patched,
     )
