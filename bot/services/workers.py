@@ -9,9 +9,10 @@ nothing) and rebuilt whenever it breaks:
   unpickled in the parent would otherwise break the whole pool.
 - A worker that dies (os._exit, SIGKILL, a segfault, the OOM killer) breaks the
   executor, which then fails every pending future at once. Each worker records the job
-  it is running in shared memory, so the jobs in flight when the pool broke are known:
-  they are retried once (`max_retries`) and then fail with `WorkerCrashed`; every
-  other job was innocent and is resubmitted to the new pool without cost.
+  it is running in shared memory, so the job the dead worker was running is known: it
+  is retried once (`max_retries`) and then fails with `WorkerCrashed`; every other
+  job (pending, or running in a surviving worker) was innocent and is resubmitted to
+  the new pool without cost.
 - Breaks with no job in flight (a worker dying at start-up, say) are counted: after
   `MAX_UNEXPLAINED_BREAKS` of them in a row the waiting jobs fail instead of looping.
 """
@@ -121,10 +122,33 @@ class _Generation:
     slots: Any  # RawArray of (pid, running job id) pairs
     broken: bool = False
     suspects: frozenset[int] | None = None  # jobs running when it broke
+    rebuilder: threading.Thread | None = None  # shuts it down, feeds its successor
 
     def running(self) -> list[tuple[int, int]]:
         pairs = list(self.slots)
         return [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2) if pairs[i + 1]]
+
+    def killed_jobs(self) -> frozenset[int]:
+        """The jobs that were running in workers that have died. Called as the broken
+        executor fails its futures, before it terminates the surviving workers, whose
+        jobs are innocent. When no dead worker can be told apart (no /proc), every
+        running job is a suspect."""
+        running = self.running()
+        dead = frozenset(job_id for pid, job_id in running if _exited(pid))
+        return dead or frozenset(job_id for _, job_id in running)
+
+
+def _exited(pid: int) -> bool:
+    """Whether child ``pid`` has exited (a zombie not yet reaped counts), without
+    reaping it: the executor does that."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[-1].split()[0]
+    except FileNotFoundError:
+        return os.path.isdir("/proc/self")  # gone — if there is a /proc at all
+    except (OSError, IndexError):
+        return False
+    return state in (b"Z", b"X")
 
 
 class WorkerPool(Executor):
@@ -149,7 +173,7 @@ class WorkerPool(Executor):
         self._stranded: list[_Job] = []
         self._unexplained = 0
         self._closed = False
-        self.rebuilds = 0  # how many times a broken pool was replaced
+        self.rebuilds = 0  # how many times the pool broke (and was, or is being, replaced)
 
     # -- Executor ----------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -165,8 +189,12 @@ class WorkerPool(Executor):
             stranded, self._stranded = self._stranded, []
         for job in stranded:
             job.future.cancel()
-        if generation is not None:
+        if generation is None:
+            return
+        if generation.rebuilder is None:
             generation.executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+        elif wait:  # broken: its rebuilder shuts it down (twice would close fds twice)
+            generation.rebuilder.join()
 
     # -- for tests and diagnostics --------------------------------------------------------
     def busy(self) -> list[tuple[int, int]]:
@@ -211,7 +239,10 @@ class WorkerPool(Executor):
             self._recover(generation)
 
     def _cancelled(self, job: _Job, future: Future) -> None:
-        if future.cancelled() and job.inner is not None:
+        if not future.cancelled():
+            return
+        future.set_running_or_notify_cancel()  # wakes concurrent.futures.wait()ers
+        if job.inner is not None:
             job.inner.cancel()
 
     def _settle(self, generation: _Generation, job: _Job, inner: Future) -> None:
@@ -228,8 +259,9 @@ class WorkerPool(Executor):
             return
         with self._lock:
             if generation.suspects is None:
-                generation.suspects = frozenset(job_id for _, job_id in generation.running())
+                generation.suspects = generation.killed_jobs()
                 self._unexplained = 0 if generation.suspects else self._unexplained + 1
+            self._recover(generation)
             if job.id in generation.suspects:
                 job.crashes += 1
                 if job.crashes > self._max_retries:
@@ -238,16 +270,17 @@ class WorkerPool(Executor):
                         f"({job.crashes} times)"))
                     return
             self._stranded.append(job)
-            self._recover(generation)
 
     def _recover(self, generation: _Generation) -> None:
         """Called with the lock held: replace a broken generation, off this thread."""
         if generation.broken:
             return
         generation.broken = True
-        threading.Thread(
+        self.rebuilds += 1
+        generation.rebuilder = threading.Thread(
             target=self._rebuild, args=(generation,), name="worker-pool-rebuild", daemon=True
-        ).start()
+        )
+        generation.rebuilder.start()
 
     def _rebuild(self, generation: _Generation) -> None:
         # Waits for the broken executor's manager thread, so every future it was going
@@ -256,7 +289,6 @@ class WorkerPool(Executor):
         with self._lock:
             if self._generation is generation:
                 self._generation = None
-            self.rebuilds += 1
             stranded, self._stranded = self._stranded, []
             give_up = self._unexplained >= MAX_UNEXPLAINED_BREAKS
             if give_up:
