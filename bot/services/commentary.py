@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from bot.intel import aliases
+from bot.intel.aliases import best_known_names
 from bot.intel.commentary import (
     ActorFact,
     CveFact,
@@ -38,31 +38,6 @@ _TERMS_CACHE = 4096  # articles whose extracted terms are kept (their text never
 _MAX_TEXT = 20_000  # characters of an article scanned for terms
 PUBLIC = 0  # the visibility of public articles only (no guild's own feeds)
 MAX_CVES = 8  # CVEs of a story described (a Patch Tuesday story names 80)
-
-
-def best_names(actor: Actor, n: int = 3) -> list[str]:
-    """The actor's best-known other names: the catalogue helper when present, else one
-    name per naming scheme in the display order (Microsoft, CrowdStrike, Mandiant, …),
-    skipping numbered placeholders (DEV-0391, Storm-0558, G0016)."""
-    helper = getattr(aliases, "best_known_names", None)
-    if helper is not None:
-        return [name for name in helper(actor, n + 1) if name != actor.name][:n]
-    picked: list[str] = []
-    for scheme in aliases.SCHEMES:
-        for name in actor.schemes.get(scheme, []):
-            if name == actor.name or name in picked or _placeholder(name):
-                continue
-            picked.append(name)
-            break
-        if len(picked) == n:
-            break
-    return picked
-
-
-def _placeholder(name: str) -> bool:
-    head, _, tail = name.replace(" ", "-").partition("-")
-    digits = tail or name.lstrip("G")
-    return digits.isdigit() and head.upper() in ("DEV", "STORM", "G", name[:1].upper())
 
 
 class CommentaryService:
@@ -271,7 +246,7 @@ def _actor_fact(
 ) -> ActorFact:
     if actor is None:
         return ActorFact(name=name)
-    meta = getattr(actor, "meta", {}) or {}
+    meta = actor.meta or {}
     sectors = _sector_names(s for s in meta.get("sectors") or [] if isinstance(s, str))
     targets = [t for t in meta.get("targets") or [] if isinstance(t, str)]
     known = set(sector_labels(" ".join(sectors))) | {
@@ -284,7 +259,7 @@ def _actor_fact(
     return ActorFact(
         name=actor.name,
         country=actor.country,
-        best_names=best_names(actor),
+        best_names=best_known_names(actor, 3),
         kind=meta.get("kind") if isinstance(meta.get("kind"), str) else None,
         motivation=[m for m in meta.get("motivation") or [] if isinstance(m, str)],
         sectors=sectors,

@@ -13,7 +13,7 @@ from bot.intel.commentary import StoryFacts, grounded_commentary
 from bot.intel.sentences import split_sentences
 from bot.intel.story_terms import StoryTerms
 from bot.news.analyse import RawArticle
-from bot.services.commentary import _actor_fact, best_names
+from bot.services.commentary import _actor_fact
 from storage.actors import Actor
 from tests.conftest import FIXTURES, Clock
 
@@ -159,8 +159,8 @@ def _actor(**meta) -> Actor:
         related=[], mitre_id="G0016", origin="catalogue",
         schemes={"mitre": ["G0016"], "crowdstrike": ["Cozy Bear"],
                  "microsoft": ["Midnight Blizzard", "NOBELIUM"], "mandiant": ["APT29"]},
+        meta=meta,  # the catalogue profile
     )
-    actor.meta = meta  # the catalogue profile (storage.actors.Actor.meta)
     return actor
 
 
@@ -187,6 +187,6 @@ def test_actor_fact_reads_the_catalogue_profile():
 def test_actor_without_a_profile_and_best_names():
     fact = _actor_fact("APT29", _actor(), StoryTerms(), [])
     assert fact.sectors == [] and fact.kind is None and fact.country == "RU"
-    names = best_names(_actor())
     # the scheme order (Microsoft, CrowdStrike, …), never an alphabetical pick or an id
-    assert names[:2] == ["Midnight Blizzard", "Cozy Bear"] and "G0016" not in names
+    assert fact.best_names[:2] == ["Midnight Blizzard", "Cozy Bear"]
+    assert "G0016" not in fact.best_names and "APT29" not in fact.best_names
