@@ -4,57 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.render.chart import weekly_chart
-from bot.render.embeds import actor_embed, lookup_message, stories_page_embed
+from bot.render.embeds import actor_embed, lookup_message
 from bot.render.sanitise import label
-from cogs._common import NO_MENTIONS, send_ephemeral
+from bot.services.actors import ActorProfile
+from cogs._common import NO_MENTIONS, PAGER_TIMEOUT, Pager, guild_scope, send_ephemeral
 
 PAGE = 5
+CHART = "weekly.png"
 
 
-class StoryPager(discord.ui.View):
-    """Buttons to page through an actor's older stories (for the person who asked)."""
+class StoryPager(Pager):
+    """Newer / Older stories on one /actor message: the profile stays, its stories field
+    shows the page."""
 
-    def __init__(self, cog: ActorCog, actor_name: str, owner_id: int, total: int) -> None:
-        super().__init__(timeout=600)
-        self.cog, self.actor_name, self.owner_id, self.total = cog, actor_name, owner_id, total
-        self.offset = 0
-        self._refresh()
+    def __init__(self, cog: ActorCog, interaction: discord.Interaction,
+                 profile: ActorProfile, *, chart: bool) -> None:
+        super().__init__(interaction, total=profile.total, page_size=PAGE,
+                         labels=("Newer stories", "Older stories"),
+                         refusal="Run `/actor` yourself to page through stories.")
+        self.cog, self.profile, self.chart = cog, profile, chart
+        self.guild_id = guild_scope(interaction)
 
-    def _refresh(self) -> None:
-        self.newer.disabled = self.offset <= 0
-        self.older.disabled = self.offset + PAGE >= self.total
+    async def render(self, offset: int) -> dict[str, Any]:
+        stories = await self.cog.service.older_articles(
+            self.profile.actor.name, offset=offset, limit=PAGE, guild_id=self.guild_id)
+        return {"embed": actor_embed(self.profile, chart_file=CHART if self.chart else None,
+                                     stories=stories, offset=offset)}
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await send_ephemeral(interaction, "Run `/actor` yourself to page through stories.")
-            return False
-        return True
 
-    async def _show(self, interaction: discord.Interaction) -> None:
-        articles = await self.cog.service.older_articles(
-            self.actor_name, offset=self.offset, limit=PAGE
-        )
-        self._refresh()
-        await interaction.response.send_message(
-            embed=stories_page_embed(self.actor_name, articles, self.offset),
-            view=self, ephemeral=True, allowed_mentions=NO_MENTIONS,
-        )
+class DidYouMean(discord.ui.View):
+    """Up to five buttons under an unknown-name reply; pressing one shows that actor."""
 
-    @discord.ui.button(label="Newer stories", style=discord.ButtonStyle.secondary)
-    async def newer(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        self.offset = max(self.offset - PAGE, 0)
-        await self._show(interaction)
+    def __init__(self, cog: ActorCog, names: list[str]) -> None:
+        super().__init__(timeout=PAGER_TIMEOUT)
+        self.cog = cog
+        for name in names[:5]:
+            button = discord.ui.Button(label=label(name, 80) or "?",
+                                       style=discord.ButtonStyle.primary)
+            button.callback = self._shows(name)
+            self.add_item(button)
 
-    @discord.ui.button(label="Older stories", style=discord.ButtonStyle.secondary)
-    async def older(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        self.offset += PAGE
-        await self._show(interaction)
+    def _shows(self, name: str):
+        async def callback(interaction: discord.Interaction) -> None:
+            await self.cog.show(interaction, name)
+
+        return callback
 
 
 class ActorCog(commands.Cog):
@@ -70,22 +71,29 @@ class ActorCog(commands.Cog):
     async def actor(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100]
     ) -> None:
-        await interaction.response.defer(thinking=True)
-        lookup = await self.service.lookup(name)  # re-validates whatever autocomplete offered
+        await self.show(interaction, name)
+
+    async def show(self, interaction: discord.Interaction, name: str) -> None:
+        """The profile as a public reply; an unknown or ambiguous name gets an ephemeral
+        one (with "Did you mean" buttons), so a typo clutters no channel."""
+        # re-validates whatever autocomplete (or a button) offered
+        lookup = await self.service.lookup(name, guild_id=guild_scope(interaction))
         if lookup.profile is None:
-            await interaction.followup.send(lookup_message(lookup), allowed_mentions=NO_MENTIONS)
+            view = DidYouMean(self, lookup.suggestions) if lookup.suggestions else None
+            extra = {"view": view} if view else {}
+            await send_ephemeral(interaction, lookup_message(lookup), **extra)
             return
+        await interaction.response.defer(thinking=True)
         profile = lookup.profile
         kwargs: dict = {}
         if profile.total:
             png = await asyncio.to_thread(
                 weekly_chart, f"{profile.actor.name}: articles per week", profile.weekly
             )
-            kwargs["file"] = discord.File(io.BytesIO(png), filename="weekly.png")
-        embed = actor_embed(profile, chart_file="weekly.png" if profile.total else None)
+            kwargs["file"] = discord.File(io.BytesIO(png), filename=CHART)
+        embed = actor_embed(profile, chart_file=CHART if profile.total else None)
         if profile.total > PAGE:
-            owner = interaction.user.id
-            kwargs["view"] = StoryPager(self, profile.actor.name, owner, profile.total)
+            kwargs["view"] = StoryPager(self, interaction, profile, chart=bool(profile.total))
         await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS, **kwargs)
 
     @actor.autocomplete("name")

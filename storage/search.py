@@ -7,7 +7,7 @@ import re
 
 import aiosqlite
 
-from storage.articles import VISIBLE, article_ref, placeholders
+from storage.articles import _TAG_VISIBLE, VISIBLE, article_ref, placeholders
 from storage.db import write_lock
 from storage.models import SearchHit, SearchPage
 
@@ -142,13 +142,46 @@ class SearchRepository:
 
     async def count_matching(self, phrase: str, *, guild_id: int | None = None) -> int:
         """How many articles contain ``phrase`` as a phrase (for "appears in N articles")."""
-        words = [w for w in _WORD.findall(phrase)][:16]
-        if not words:
+        match = _phrase(phrase)
+        if match is None:
             return 0
-        match = '"' + " ".join(w.replace('"', '""') for w in words) + '"'
         async with self._db.execute(
             "SELECT count(*) FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
             f" WHERE articles_fts MATCH ? AND {VISIBLE}",
             (match, guild_id, guild_id),
         ) as cur:
             return (await cur.fetchone())[0]
+
+    async def phrase_context(
+        self, phrase: str, *, guild_id: int | None = None, window: int = SEARCH_WINDOW,
+        actors: int = 3,
+    ) -> tuple[int, list[str]]:
+        """(stories, actors) for the newest ``window`` visible articles holding
+        ``phrase``: how many stories they make, and the actors tagged in them most
+        often ("appears in 1 stored story, with Flax Typhoon")."""
+        match = _phrase(phrase)
+        if match is None:
+            return 0, []
+        async with self._db.execute(
+            "SELECT count(DISTINCT a.story_id) FROM articles a WHERE a.id IN"
+            " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+            f" ORDER BY rowid DESC LIMIT ?) AND {VISIBLE}",
+            (match, window, guild_id, guild_id),
+        ) as cur:
+            stories = (await cur.fetchone())[0]
+        async with self._db.execute(
+            "SELECT t.value FROM article_tags t WHERE t.kind = 'actor' AND t.article_id IN"
+            " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+            f" ORDER BY rowid DESC LIMIT ?) AND {_TAG_VISIBLE}"
+            " GROUP BY t.value ORDER BY count(DISTINCT t.story_id) DESC, t.value LIMIT ?",
+            (match, window, guild_id, guild_id, actors),
+        ) as cur:
+            return stories, [row[0] for row in await cur.fetchall()]
+
+
+def _phrase(text: str) -> str | None:
+    """``text`` as one quoted FTS5 phrase (its words in order), or None without words."""
+    words = _WORD.findall(text)[:16]
+    if not words:
+        return None
+    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'

@@ -17,6 +17,7 @@ Discord only through these functions:
 - ``link``, ``url_text`` and ``safe_url`` for our own links (``[text](url)``,
   ``<url>``): the text sanitised (brackets softened), the URL a validated http(s) URL
   that cannot break out of ``(…)`` or ``<…>``.
+- ``code_text`` for untrusted text inside our own inline code span.
 - ``fit_lines`` to cut text made of sanitised lines at a line boundary.
 
 All of them strip control characters and terminal escapes first (``strip_invisible``)
@@ -142,6 +143,14 @@ def label(text: str | None, limit: int = 100) -> str:
     if len(text) <= limit:
         return text
     return text[: max(limit - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
+
+
+def code_text(text: str | None, limit: int = 100) -> str:
+    """Untrusted text as our own inline code span (`/search …`): inside one, Discord
+    renders no markdown and no mentions, so the text only loses what ``label`` strips
+    and its backticks (which would end the span early). "" when nothing is left."""
+    inner = label(text, max(limit - 2, 0)).replace("`", "'").strip()
+    return f"`{inner}`" if inner else ""
 
 
 def safe_url(url: str | None) -> str | None:

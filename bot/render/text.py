@@ -69,7 +69,7 @@ def briefing_text(briefing: Briefing) -> str:
 
 
 @_printed
-def actor_text(lookup: ActorLookup) -> str:
+def actor_text(lookup: ActorLookup, *, search_command: str = "secbrief search") -> str:
     if lookup.profile:
         return profile_text(lookup.profile)
     if lookup.candidates:
@@ -82,7 +82,7 @@ def actor_text(lookup: ActorLookup) -> str:
         org, linked = lookup.organisation
         lines.append(f"{org} is an organisation" + (f" linked to {linked}." if linked else "."))
     if lookup.mentions:
-        lines.append(f"{mention_sentence(lookup)} Try: secbrief search {lookup.query}")
+        lines.append(f"{mention_sentence(lookup)} Try: {search_command} {lookup.query}")
     if lookup.suggestions:
         lines.append("Did you mean: " + ", ".join(lookup.suggestions) + "?")
     return "\n".join(lines)
@@ -128,10 +128,12 @@ def profile_text(profile: ActorProfile) -> str:
 
 
 @_printed
-def search_text(query: str, hits: list[SearchHit]) -> str:
+def search_text(query: str, hits: list[SearchHit], *, total: int | None = None) -> str:
     if not hits:
         return f"Nothing in the store matches “{query}”."
-    lines = [f"{len(hits)} results for “{query}”:"]
+    total = max(total or 0, len(hits))
+    shown = f" (the newest {len(hits)} shown)" if total > len(hits) else ""
+    lines = [f"{plural(total, 'result')} for “{query}”{shown}, newest first:"]
     for hit in hits:
         a = hit.article
         lines.append(f"• {a.title} — {a.source}, {day(a.published_at)}")

@@ -180,10 +180,11 @@ async def test_actor_unknown_name_answers_with_suggestions(bot):
     cog = ActorCog(bot)
     interaction = make_interaction()
     await cog.actor.callback(cog, interaction, "Flax Typhon")
-    interaction.response.defer.assert_awaited_once()
-    args, kwargs = interaction.followup.send.await_args
-    assert "Flax Typhoon" in args[0]
+    interaction.response.defer.assert_not_awaited()  # a private reply, at once
+    args, kwargs = interaction.response.send_message.await_args
+    assert "Flax Typhoon" in args[0] and kwargs["ephemeral"]
     assert kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    assert kwargs["view"].children[0].label == "Flax Typhoon"
 
 
 async def _noop(interaction: discord.Interaction) -> None:

@@ -82,8 +82,10 @@ async def test_actor_with_stories_has_chart_and_pages_older_stories(world, bot):
     older = await world.fake.press_button(shown, buttons["Older stories"]["custom_id"],
                                           user_id=world.alice.id)
     await older.wait_message()
-    assert older.ephemeral
-    assert older.embeds[0]["title"].startswith("Flax Typhoon — stories 6–7")
+    assert older.message["id"] == shown.message["id"]  # the same message, edited in place
+    assert not older.ephemeral
+    fields = {f["name"]: f["value"] for f in older.embeds[0]["fields"]}
+    assert "Stories 6–7 of 7" in fields
 
 
 # -- /subscribe, /search ---------------------------------------------------------------------
