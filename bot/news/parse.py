@@ -330,9 +330,10 @@ def _to_utc(st: time.struct_time | None) -> datetime | None:
 def _safe_url(value: str | None, base_url: str) -> str | None:
     if not value:
         return None
-    try:  # both raise ValueError on a broken URL ("http://[::1": invalid IPv6 URL)
+    try:  # each raises ValueError on a broken URL ("http://[::1": invalid IPv6 URL)
         url = urljoin(base_url, value.strip())
         parts = urlsplit(url)
+        parts.port  # noqa: B018 — "port out of range", "port could not be cast"
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:

@@ -147,11 +147,16 @@ class Services:
 
     @cached_property
     def feeds(self) -> FeedService:
+        from bot.news.fetch import Fetcher
         from bot.services.feeds import FeedService
 
+        settings = self.settings
+        # Its own Fetcher (same session and SSRF guard) for the one fetch of `/feeds add`.
+        fetcher = Fetcher(self.session, fetch_limits(settings),
+                          allow_private=settings.allow_private_feeds)
         return FeedService(
-            self.store, clock=self.clock, allow_private=self.settings.allow_private_feeds,
-            max_per_guild=self.settings.max_guild_feeds,
+            self.store, clock=self.clock, allow_private=settings.allow_private_feeds,
+            fetcher=fetcher, max_per_guild=settings.max_guild_feeds,
         )
 
     @cached_property

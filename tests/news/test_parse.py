@@ -295,3 +295,97 @@ async def test_parsing_fetches_nothing() -> None:
         await asyncio.sleep(0.05)
         assert srv.hits["/evil.dtd"] == 0 and srv.hits["/ent"] == 0
         assert "pwned" not in repr(feed)
+
+
+def _rss(items: str) -> bytes:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}'
+            "</channel></rss>").encode()
+
+
+@pytest.mark.parametrize("bad", ["http://[::1", "https://[fe80::1/x", "http://[::1]:99999/"])
+def test_an_invalid_link_or_guid_loses_that_link_not_the_feed(bad: str) -> None:
+    body = _rss(
+        f"<item><title>Link</title><link>{bad}</link><guid>g-1</guid></item>"
+        f'<item><title>Permalink guid</title><guid isPermaLink="true">{bad}p</guid></item>'
+        f"<item><title>Plain guid</title><guid>{bad}g</guid></item>"
+        "<item><title>Fine</title><link>https://ok.example/4</link></item>"
+    )
+    entries = parse_feed(body, base_url=BASE).entries
+    assert [e.title for e in entries] == ["Link", "Permalink guid", "Plain guid", "Fine"]
+    assert [e.url for e in entries] == [None, None, None, "https://ok.example/4"]
+    assert [e.guid for e in entries] == ["g-1", bad + "p", bad + "g", None]  # kept as is
+
+
+def test_plain_text_titles_keep_their_angle_brackets() -> None:
+    rss = parse_feed(_rss(
+        "<item><title>XSS via &lt;svg&gt; tag</title><guid>1</guid></item>"
+        "<item><title><![CDATA[History of the <blink> tag]]></title><guid>2</guid></item>"
+        "<item><title>AT&amp;amp;T fixes &amp;lt;iframe&amp;gt; bug</title><guid>3</guid></item>"
+    ), base_url=BASE)
+    assert [e.title for e in rss.entries] == [
+        "XSS via <svg> tag", "History of the <blink> tag", "AT&T fixes <iframe> bug"
+    ]
+    atom = parse_feed((
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        b'<entry><id>1</id><title type="text">XSS via &lt;svg&gt; tag</title></entry>'
+        b'<entry><id>2</id><title>History of the &lt;blink&gt; tag</title></entry>'
+        b'<entry><id>3</id><title type="text">&lt;b&gt;not bold&lt;/b&gt;</title></entry>'
+        b"</feed>"
+    ), base_url=BASE)
+    assert [e.title for e in atom.entries] == [
+        "XSS via <svg> tag", "History of the <blink> tag", "<b>not bold</b>"
+    ]
+
+
+def test_html_titles_are_still_converted_to_text() -> None:
+    atom = parse_feed((
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        b'<entry><id>1</id><title type="html">&lt;b&gt;Bold&lt;/b&gt; news &amp;amp; more'
+        b"</title></entry>"
+        b'<entry><id>2</id><title type="html">Patch &lt;script&gt;x()&lt;/script&gt;now'
+        b"</title></entry>"
+        b'<entry><id>3</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+        b"An <em>xhtml</em> title</div></title></entry></feed>"
+    ), base_url=BASE)
+    assert [e.title for e in atom.entries] == ["Bold news & more", "Patch now",
+                                               "An xhtml title"]
+    # RSS titles with real markup (closing tags) are markup, whatever feedparser guessed
+    rss = parse_feed(_rss(
+        "<item><title>&lt;script&gt;alert(1)&lt;/script&gt;Kit &lt;em&gt;returns&lt;/em&gt;"
+        "</title><guid>1</guid></item>"
+    ), base_url=BASE)
+    assert rss.entries[0].title == "Kit returns"
+
+
+def test_a_feed_of_undefined_entities_is_an_error_of_its_own() -> None:
+    item = ("<item><title>&foo;</title><link>&foo;</link><guid>&foo;</guid>"
+            "<description>&foo;</description></item>")
+    with pytest.raises(FeedParseError, match=r"no entries.*undefined entit") as info:
+        parse_feed(_rss(item * 3), base_url=BASE)
+    assert info.value.kind == "no_entries"
+
+
+def test_html_entities_xml_does_not_define_are_repaired() -> None:
+    feed = parse_feed(_rss(
+        "<item><title>It&rsquo;s&nbsp;patched &mdash; &bogus;really</title>"
+        "<link>https://ok.example/1?a=1&amp;b=2</link>"
+        "<description><![CDATA[<p>Kept &amp; &bogus; as written</p>]]></description></item>"
+        "<item><title>Second &hellip;</title><link>https://ok.example/2</link></item>"
+    ), base_url=BASE)
+    first, second = feed.entries
+    assert first.title == "It’s patched — really"
+    assert first.url == "https://ok.example/1?a=1&b=2"
+    assert "Kept &amp; &amp;bogus" in first.summary_html  # CDATA is not rewritten
+    assert second.title == "Second …"
+    assert feed.ill_formed and "undefined entities" in feed.problem and "&bogus;" in feed.problem
+
+
+def test_feed_parse_error_survives_pickle() -> None:
+    import pickle
+
+    for body, kind in ((b"", "empty"), (b"<html><body>x</body></html>", "html"),
+                       (_rss("<item></item>"), "no_entries")):
+        with pytest.raises(FeedParseError) as info:
+            parse_feed(body, base_url=BASE)
+        copy = pickle.loads(pickle.dumps(info.value))
+        assert (type(copy), str(copy), copy.kind) == (FeedParseError, str(info.value), kind)

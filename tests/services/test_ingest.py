@@ -172,3 +172,27 @@ async def test_import_reports_bad_files(services, tmp_path):
     assert (report.added, report.failed) == (0, 2)
     assert all(e["error"] for e in report.errors)
     assert await snapshot(services.store) == before
+
+
+async def test_plain_text_titles_and_broken_links_survive_ingest(services, feed_server):
+    services.ingest._fetch_pages = False
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Odd</title>'
+        b"<item><title>XSS via &lt;svg&gt; tag</title><link>https://odd.example/1</link>"
+        b"<description>An SVG payload runs script in the admin panel.</description></item>"
+        b"<item><title>History of the &lt;blink&gt; tag</title><link>http://[::1</link>"
+        b"<guid>blink-1</guid><description>Some markup is older than others.</description>"
+        b"</item>"
+        b'<item><title>Third</title><guid isPermaLink="true">http://[::1/x</guid>'
+        b"<description>A permalink guid that is no valid URL.</description></item>"
+        b"</channel></rss>"
+    )
+    feed_server.add("/odd.xml", rss)
+    report = await services.ingest.poll([feed_server.url("/odd.xml")])
+    assert (report.added, report.failed) == (3, 0)
+    articles = await services.store.articles.get_many(report.added_ids)
+    by_title = {a.title: a for a in articles}
+    assert set(by_title) == {"XSS via <svg> tag", "History of the <blink> tag", "Third"}
+    assert by_title["XSS via <svg> tag"].url == "https://odd.example/1"
+    assert by_title["History of the <blink> tag"].url is None  # the link lost, not the entry
+    assert by_title["History of the <blink> tag"].guid == "blink-1"
