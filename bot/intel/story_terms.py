@@ -129,7 +129,9 @@ _PATCHED = _folded(
 
 # A sentence without any of these words states no exploitation or patch status.
 _STATUS_HINT = _folded(r"exploit|abus|patch|fix|version|release|update|zero-?day|attack|issued")
-_SECTOR_RES = [(label, _folded(rf"\b(?:{pat})\b")) for label, pat in _SECTORS]
+# No leading \b: it stops the regex engine from scanning for the pattern's first
+# letters, doubling the cost; _has_word checks the left edge instead.
+_SECTOR_RES = [(label, _folded(rf"(?:{pat})\b")) for label, pat in _SECTORS]
 _TECHNIQUE_RES = [(label, _folded(rf"(?:{pat})")) for label, pat in _TECHNIQUES]
 
 
@@ -168,11 +170,22 @@ class StoryTerms:
             self.status.setdefault(cve, CveStatus()).merge(status)
 
 
+def _has_word(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` matches ``text`` starting at a word boundary."""
+    pos = 0
+    while (match := pattern.search(text, pos)) is not None:
+        start = match.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+            return True
+        pos = start + 1
+    return False
+
+
 def sector_labels(text: str) -> list[str]:
     """The sector labels a text names, in vocabulary order (also used to read the
     catalogue's own sector lists: "Government, Defense" → government, defence)."""
     low = text.lower()
-    return [label for label, pattern in _SECTOR_RES if pattern.search(low)]
+    return [label for label, pattern in _SECTOR_RES if _has_word(pattern, low)]
 
 
 def _add(values: list[str], value: str) -> None:
@@ -191,7 +204,7 @@ def extract_terms(title: str, text: str) -> StoryTerms:
         low = sentence.lower()
         if _TARGETING.search(low):
             for label, pattern in _SECTOR_RES:
-                if pattern.search(low):
+                if _has_word(pattern, low):
                     _add(terms.sectors, label)
             for code in countries_in(sentence):
                 _add(terms.countries, code)

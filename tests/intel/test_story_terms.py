@@ -74,6 +74,8 @@ def test_catalogue_sector_lists_read_with_the_same_vocabulary():
     assert sector_labels("Government, Defense, Think Tanks, Healthcare") == [
         "government", "defence", "healthcare", "think tanks",
     ]
+    assert sector_labels("attacks on riverbanks and subschools") == []  # whole words only
+    assert sector_labels("banks, schools") == ["finance", "education"]
 
 
 def test_countries_by_name_and_adjective_capitalised_only():
