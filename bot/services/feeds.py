@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.news.canonical import canonical_url
 from bot.news.ssrf import HostResolutionError, UnsafeURLError, check_url
@@ -12,7 +15,36 @@ from bot.services.errors import UserError
 from storage.models import Feed
 from storage.store import Store
 
+if TYPE_CHECKING:
+    from bot.news.fetch import Fetcher
+
 MAX_URL = 2000
+
+# What a fetched body that is not a feed is, as parse_feed's error kinds say.
+_NOT_A_FEED = {
+    "html": "it is a web page (HTML), not an RSS or Atom feed; look for the site's feed link",
+    "not_feed": "it is not an RSS or Atom feed",
+    "empty": "the server sent an empty body",
+}
+
+
+@dataclass(slots=True, frozen=True)
+class PollState:
+    """How a feed's polling stands: ``state`` is pending (never polled yet), ok,
+    failing (``retry_at``: when it is tried again) or disabled."""
+
+    state: str
+    retry_at: datetime | None = None
+
+
+def poll_state(feed: Feed) -> PollState:
+    if feed.disabled:
+        return PollState("disabled")
+    if feed.last_polled_at is None:
+        return PollState("pending")
+    if feed.failures:
+        return PollState("failing", feed.next_poll_at)
+    return PollState("ok")
 
 
 def validate_feed_url(url: str) -> str:
@@ -36,9 +68,11 @@ class FeedService:
         *,
         clock: Callable[[], datetime],
         allow_private: bool,
+        fetcher: Fetcher | None = None,
         max_per_guild: int = 50,
     ) -> None:
         self._store = store
+        self._fetcher = fetcher  # None: the URL is not fetched before it is saved
         self._clock = clock
         self._allow_private = allow_private
         self._max = max_per_guild
@@ -62,11 +96,38 @@ class FeedService:
             raise UserError(f"Cannot resolve that feed's host ({exc}); check the URL.") from exc
         if await self._store.feeds.count_for_guild(guild_id) >= self._max:
             raise UserError(f"This server has {self._max} feeds, the most allowed; remove one.")
+        await self.probe(url)
         feed, _ = await self._store.feeds.ensure(
             url, guild_id=guild_id, added_by=caller.user_id,
             notify_channel_id=notify_channel_id, now=self._clock(),
         )
         return feed
+
+    async def probe(self, url: str) -> None:
+        """Fetch ``url`` once (the real Fetcher: SSRF guard on every hop, size cap,
+        timeouts) and parse it; a UserError saying what is wrong unless it is a feed."""
+        if self._fetcher is None:
+            return
+        from bot.news.fetch import FetchError  # aiohttp and feedparser: only when used
+        from bot.news.parse import FeedParseError, parse_feed
+
+        try:
+            fetched = await self._fetcher.fetch(url)
+        except FetchError as exc:
+            if exc.kind == "refused":
+                raise UserError(f"Refused: {exc}. Nothing was added.") from exc
+            if exc.kind == "dns":
+                raise UserError(f"Cannot resolve that feed's host ({exc}); check the URL. "
+                                "Nothing was added.") from exc
+            raise UserError(f"Could not fetch that URL ({exc}). Nothing was added.") from exc
+        try:
+            await asyncio.to_thread(parse_feed, fetched.body or b"", base_url=fetched.url,
+                                    content_type=fetched.content_type)
+        except FeedParseError as exc:
+            if exc.kind == "no_entries":
+                return  # a feed, only with nothing in it yet
+            why = _NOT_A_FEED.get(exc.kind, f"it could not be read as a feed ({exc})")
+            raise UserError(f"That URL is not a feed: {why}. Nothing was added.") from exc
 
     async def remove(self, caller: Caller, url: str) -> None:
         guild_id = caller.require_manage("Removing a feed")

@@ -18,6 +18,7 @@ from cogs.actors import ActorCog
 from cogs.briefing import BriefingCog
 from cogs.feeds import FeedsCog
 from cogs.subscriptions import SubscriptionCog
+from tests.feedserver import make_rss
 from tests.snapshot import snapshot
 
 GUILD, OTHER_GUILD = 9001, 9002
@@ -156,6 +157,7 @@ async def test_timezone_autocomplete_is_capped(bot):
 async def test_feeds_add_answers_within_discords_deadline_first(bot, services, feed_server):
     cog = FeedsCog(bot)
     interaction = make_interaction(manage=True)
+    feed_server.add("/feed.xml", make_rss(1))
     url = feed_server.url("/feed.xml")
     await cog.add.callback(cog, interaction, url)
     interaction.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.scheduling import job_id
 from tests.e2e.conftest import World, add_story, assert_nothing_pings, running_bot
 from tests.fake_discord import FakeInteraction
+from tests.feedserver import make_rss
 from tests.snapshot import snapshot
 
 FLAX = ("Flax Typhoon", "Flax Typhoon, a China-based group, compromised routers and IoT "
@@ -173,6 +174,7 @@ async def test_admin_configures_briefing_and_feeds(world, bot, feed_server):
         "channel": world.news, "time": "08:30", "timezone": "Europe/Pariss"})
     assert bad_zone.ephemeral and "Europe/Paris" in bad_zone.content
 
+    feed_server.add("/feed.xml", make_rss(2))  # /feeds add fetches it once
     feed_url = feed_server.url("/feed.xml")
     added = await slash(world, "feeds", admin, subcommand="add", options={"url": feed_url})
     assert added.ephemeral and feed_url in added.content

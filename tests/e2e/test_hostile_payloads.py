@@ -22,6 +22,7 @@ from bot.render.sanitise import safe_url
 from bot.services.caller import Caller
 from tests.e2e.conftest import STORIES, World, add_story, everything_posted
 from tests.fake_discord import FakeInteraction
+from tests.feedserver import make_rss
 from tests.render.discord_model import plain_violations, violations
 from tests.render.hostile import combined, hostile_strings
 
@@ -182,6 +183,7 @@ async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_
         await slash(world, "subscribe", options={"kind": kind, "value": value})
 
     # Feeds: a hostile title and last error; a hostile URL refused with an echo.
+    feed_server.add("/hostile.xml", make_rss(2))  # /feeds add fetches it once
     feed_url = feed_server.url("/hostile.xml")
     await slash(world, "feeds", admin, subcommand="add", options={"url": feed_url})
     (feed,) = await store.feeds.list_for_guild(world.guild.id)

@@ -8,6 +8,7 @@ import pytest
 from bot.services.caller import Caller
 from bot.services.errors import PermissionDenied, UserError
 from storage.actors import ActorOverride
+from tests.feedserver import make_rss
 from tests.snapshot import snapshot
 
 ALICE = Caller(user_id=101, guild_id=9001, can_manage_guild=False)
@@ -115,14 +116,16 @@ async def test_feed_on_loopback_refused_without_override(services):
     assert await snapshot(services.store) == before
 
 
-async def test_feeds_are_guild_scoped_and_need_manage_server(services):
+async def test_feeds_are_guild_scoped_and_need_manage_server(services, feed_server):
+    feed_server.add("/feed.xml", make_rss(1))  # adding fetches it once
+    url = feed_server.url("/feed.xml")
     with pytest.raises(PermissionDenied):
-        await services.feeds.add(ALICE, "https://example.com/feed.xml")
-    await services.feeds.add(ADMIN, "https://example.com/feed.xml")
-    assert [f.url for f in await services.feeds.list(ALICE)] == ["https://example.com/feed.xml"]
+        await services.feeds.add(ALICE, url)
+    await services.feeds.add(ADMIN, url)
+    assert [f.url for f in await services.feeds.list(ALICE)] == [url]
     assert await services.feeds.list(OTHER_GUILD_ADMIN) == []
     with pytest.raises(UserError, match="no such feed"):
-        await services.feeds.remove(OTHER_GUILD_ADMIN, "https://example.com/feed.xml")
+        await services.feeds.remove(OTHER_GUILD_ADMIN, url)
 
 
 @pytest.mark.parametrize(
@@ -154,16 +157,18 @@ async def test_schedules_need_manage_server_and_stay_in_their_guild(services):
     assert len(await services.schedules.status(ALICE)) == 1
 
 
-async def test_adding_a_disabled_feed_again_re_enables_it(services):
-    feed = await services.feeds.add(ADMIN, "https://example.com/feed.xml")
+async def test_adding_a_disabled_feed_again_re_enables_it(services, feed_server):
+    feed_server.add("/feed.xml", make_rss(1))
+    url = feed_server.url("/feed.xml")
+    feed = await services.feeds.add(ADMIN, url)
     await services.store.feeds.record_failure(
         feed.id, now=services.clock(), error="HTTP 500", next_poll_at=services.clock(),
         disable=True,
     )
-    again = await services.feeds.add(ADMIN, "https://example.com/feed.xml")
+    again = await services.feeds.add(ADMIN, url)
     assert again.id == feed.id and not again.disabled and again.failures == 0
     with pytest.raises(UserError, match="already has"):
-        await services.feeds.add(ADMIN, "https://example.com/feed.xml")
+        await services.feeds.add(ADMIN, url)
 
 
 async def test_suggestions_follow_operator_aliases(services):
