@@ -15,7 +15,11 @@ import aiosqlite
 
 from storage.db import Transaction, execute_write
 from storage.models import Batch, MatchReason
-from storage.timeutil import to_db
+from storage.timeutil import from_db, to_db
+
+# The terminal shell's operator (Discord ids are never 0): its alert batches wait in the
+# ledger for the shell to show (pending_for_terminal, claim); the bot never sends them.
+TERMINAL_USER = 0
 
 
 class DeliveryRepository:
@@ -52,16 +56,17 @@ class DeliveryRepository:
 
     async def plan_in_transaction(
         self, purpose: str, target_kind: str, target_id: int, story_ids: Sequence[int], *,
-        now: datetime,
+        now: datetime, period_start: datetime | None = None,
     ) -> int | None:
-        """As plan(), for a caller that holds a Transaction already."""
+        """As plan(), for a caller that holds a Transaction already. ``period_start``:
+        the start of the time a briefing covers (it ends ``now``)."""
         fresh = await self.undelivered(purpose, target_kind, target_id, story_ids)
         if not fresh:
             return None
         cur = await self._db.execute(
-            "INSERT INTO delivery_batches (purpose, target_kind, target_id, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (purpose, target_kind, target_id, to_db(now)),
+            "INSERT INTO delivery_batches (purpose, target_kind, target_id, created_at,"
+            " period_start) VALUES (?, ?, ?, ?, ?)",
+            (purpose, target_kind, target_id, to_db(now), to_db(period_start)),
         )
         batch_id = cur.lastrowid
         await self._db.executemany(
@@ -143,15 +148,37 @@ class DeliveryRepository:
     async def pending(
         self, *, now: datetime, purpose: str | None = None, limit: int = 10_000
     ) -> list[Batch]:
-        """Batches waiting to be sent whose retry time has come, oldest first."""
+        """Batches waiting to be sent whose retry time has come, oldest first (the
+        terminal user's excepted: those are the shell's to show)."""
         async with self._db.execute(
             "SELECT * FROM delivery_batches WHERE status = 'pending'"
             " AND (next_try_at IS NULL OR next_try_at <= ?) AND (? IS NULL OR purpose = ?)"
+            " AND NOT (target_kind = 'user' AND target_id = ?)"
             " ORDER BY id LIMIT ?",
-            (to_db(now), purpose, purpose, limit),
+            (to_db(now), purpose, purpose, TERMINAL_USER, limit),
         ) as cur:
             rows = await cur.fetchall()
         return await self._with_stories(rows)
+
+    async def pending_for_terminal(self, *, limit: int = 1000) -> list[Batch]:
+        """The terminal user's alert batches not shown yet, oldest first."""
+        async with self._db.execute(
+            "SELECT * FROM delivery_batches WHERE status = 'pending' AND purpose = 'alert'"
+            " AND target_kind = 'user' AND target_id = ? ORDER BY id LIMIT ?",
+            (TERMINAL_USER, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return await self._with_stories(rows)
+
+    async def claim(self, batch_id: int, *, now: datetime) -> bool:
+        """Mark a pending batch sent; False when it was not pending any more (another
+        process showed it), so two shells on one store never both show it."""
+        cur = await execute_write(self._db,
+            "UPDATE delivery_batches SET status = 'sent', sent_at = ?, attempts = attempts + 1"
+            " WHERE id = ? AND status = 'pending'",
+            (to_db(now), batch_id),
+        )
+        return cur.rowcount == 1
 
     async def get(self, batch_id: int) -> Batch | None:
         async with self._db.execute(
@@ -174,6 +201,10 @@ class DeliveryRepository:
                 story_ids=[],
                 last_error=row["last_error"],
                 message_id=row["message_id"],
+                created_at=from_db(row["created_at"]),
+                period_start=from_db(row["period_start"]),
+                header_message_id=row["header_message_id"],
+                cards_channel_id=row["cards_channel_id"],
             )
             for row in rows
         }
@@ -214,6 +245,20 @@ class DeliveryRepository:
         """Record that the first ``sent_parts`` messages of a batch were accepted."""
         await execute_write(self._db,
             "UPDATE delivery_batches SET sent_parts = ? WHERE id = ?", (sent_parts, batch_id)
+        )
+
+    async def mark_header(self, batch_id: int, message_id: int) -> None:
+        """Record a digest's accepted header (its first part) and its message id."""
+        await execute_write(self._db,
+            "UPDATE delivery_batches SET sent_parts = max(sent_parts, 1),"
+            " header_message_id = ? WHERE id = ?", (message_id, batch_id),
+        )
+
+    async def mark_cards_channel(self, batch_id: int, channel_id: int) -> None:
+        """Record where a digest's cards go (its thread, or the channel itself)."""
+        await execute_write(self._db,
+            "UPDATE delivery_batches SET cards_channel_id = ? WHERE id = ?",
+            (channel_id, batch_id),
         )
 
     async def mark_retry(self, batch_id: int, *, error: str, next_try_at: datetime) -> None:

@@ -225,6 +225,11 @@ class Batch:
     story_ids: list[int]
     last_error: str | None = None
     message_id: int | None = None
+    created_at: datetime | None = None
+    period_start: datetime | None = None  # a briefing covers period_start → created_at
+    header_message_id: int | None = None  # a digest's header, once Discord accepted it
+    cards_channel_id: int | None = None  # where a digest's cards go: its thread, or the
+    # channel itself when threads were refused
 
     def nonce(self, part: int) -> str:
         # Stable across retries and restarts: Discord drops a repeat of the same nonce

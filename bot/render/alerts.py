@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.render.embeds import DESCRIPTION, TOTAL, pack, story_embed
+from bot.render.embeds import DESCRIPTION, TOTAL, add_read_buttons, pack, read_view, story_embed
 from bot.render.sanitise import discord_text, fit_lines, label
 from bot.services.briefings import BriefingItem
 from bot.views import MuteButton, UnsubscribeButton
@@ -21,10 +21,12 @@ MATCHED_SHOWN = 5  # reasons named per story; more are counted
 
 @dataclass(slots=True)
 class Outgoing:
-    """One message to send: its embeds and, for an alert to a DM, its buttons."""
+    """One message to send: its embeds, its buttons (an alert's to a DM, Read links) and
+    its own content line when it has one (else the sender's header)."""
 
     embeds: list[discord.Embed]
     view: discord.ui.View | None = None
+    content: str | None = None
 
 
 def reason_text(reason: MatchReason) -> str:
@@ -86,16 +88,18 @@ def alert_messages(
 ) -> list[Outgoing]:
     """The messages of one alert batch: cards packed 10 / 6,000 characters a message,
     each DM message with buttons for the matches it shows (``dm_user``: the recipient;
-    None for a channel, whose alerts carry no buttons)."""
+    None for a channel, whose alerts carry no personal buttons), then a Read link per
+    card as room allows."""
     embeds = [alert_embed(item, reasons.get(item.story_id, [])) for item in items]
     parts: list[Outgoing] = []
     start = 0
     for message in pack(embeds):
         shown = items[start : start + len(message)]
         start += len(message)
-        view = None
-        if dm_user is not None:
-            view = alert_view(dm_user, [r for item in shown
-                                        for r in reasons.get(item.story_id, [])])
+        if dm_user is None:
+            view = read_view(list(shown))
+        else:
+            view = add_read_buttons(alert_view(dm_user, [
+                r for item in shown for r in reasons.get(item.story_id, [])]), list(shown))
         parts.append(Outgoing(message, view))
     return parts

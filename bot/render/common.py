@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.services.briefings import BriefingItem
-
 MAX_POINTS = 6
 
 # How each naming scheme reads to a person (keys are bot.intel.aliases.SCHEMES).
@@ -31,15 +29,6 @@ def scheme_name(scheme: str) -> str:
 
 def day(value: datetime | None) -> str:
     return f"{value.day} {value:%b %Y}" if value else "undated"
-
-
-def byline(item: BriefingItem) -> str:
-    parts = [item.sources[0] if item.sources else "unknown source", day(item.published_at)]
-    others = len(item.sources) - 1
-    if others:
-        parts.append(f"also reported by {', '.join(item.sources[1:4])}"
-                     + (f" and {others - 3} more" if others > 3 else ""))
-    return " · ".join(parts)
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

@@ -45,12 +45,15 @@ KIND_COLOURS = {
 READ_LABEL = 40  # a Read button's label, kept short (Discord allows 80)
 
 
+def stamp(value: datetime, style: str = "f") -> str:
+    """A Discord timestamp, shown in each reader's own time zone and language: "f" the
+    date and time, "R" relative ("3 hours ago")."""
+    return f"<t:{int(value.timestamp())}:{style}>"
+
+
 def when(value: datetime | None) -> str:
-    """A Discord timestamp each reader sees in their own time zone: "<t:…:f> (<t:…:R>)"."""
-    if value is None:
-        return ""
-    stamp = int(value.timestamp())
-    return f"<t:{stamp}:f> (<t:{stamp}:R>)"
+    """"<t:…:f> (<t:…:R>)", or "" for an undated story."""
+    return f"{stamp(value)} ({stamp(value, 'R')})" if value is not None else ""
 
 
 def story_embed(item: BriefingItem) -> discord.Embed:

@@ -70,12 +70,17 @@ async def test_each_story_records_what_matched_and_the_line_says_so(services):
     (part,) = alert_messages(items, reasons, dm_user=ALICE.user_id)
     assert part.embeds[0].description.startswith(
         "**Matched:** actor APT29 — you follow Cozy Bear; keyword: SharePoint\n\n")
-    buttons = [(b.item.label, b.item.custom_id) for b in part.view.children]
+    buttons = [(b.item.label, b.item.custom_id) for b in part.view.children
+               if hasattr(b, "item")]
     assert buttons == [("Unsubscribe from APT29", f"sb:unsub:{cozy.id}"),
                        ("Unsubscribe from keyword SharePoint", f"sb:unsub:{word.id}"),
                        ("Mute alerts for 24 h", f"sb:mute:{ALICE.user_id}")]
+    # Then a Read link per card, like a briefing's.
+    links = [(b.label, b.url) for b in part.view.children if not hasattr(b, "item")]
+    assert links == [(f"Read: {i.title}", i.url) for i in items]  # short titles: whole
     (channel_part,) = alert_messages(items, reasons, dm_user=None)
-    assert channel_part.view is None  # a channel's alerts carry no personal buttons
+    # A channel's alerts carry no personal buttons, only the Read links.
+    assert [b.url for b in channel_part.view.children] == [i.url for i in items]
 
 
 async def test_hostile_keyword_is_escaped_and_the_card_stays_within_limits(services):
