@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.render.sanitise import discord_text, fit_lines, label, url_text
+from bot.services.feeds import poll_state
 from cogs._common import caller_of, send_ephemeral
 
 
@@ -72,8 +73,13 @@ class FeedsCog(commands.GroupCog, group_name="feeds", description="This server's
         embed = discord.Embed(title="Feed status", colour=discord.Colour.dark_teal())
         for f in feeds[:25]:
             ok = discord.utils.format_dt(f.last_success_at, "R") if f.last_success_at else "never"
-            state = "disabled" if f.disabled else ("failing" if f.failures else "ok")
-            value = f"{state}; last success {ok}; failures {f.failures}"
+            polled = poll_state(f)
+            if polled.state == "pending":
+                value = "pending: not polled yet (the next round polls it)"
+            else:
+                value = f"{polled.state}; last success {ok}; failures {f.failures}"
+                if polled.retry_at is not None:
+                    value += f"; next try {discord.utils.format_dt(polled.retry_at, 'R')}"
             if f.last_error:
                 value += f"\nlast error: {discord_text(f.last_error, 600)}"
             embed.add_field(name=discord_text(f.title or f.url, 250) or "feed", value=value,

@@ -11,6 +11,7 @@ from datetime import timedelta
 import cogs._common
 from tests.e2e.conftest import World, add_story
 from tests.fake_discord import FakeInteraction
+from tests.feedserver import make_rss
 
 FLAX = ("Flax Typhoon, a China-based group, compromised routers and IoT devices to build "
         "a botnet, the FBI said.")
@@ -157,3 +158,28 @@ async def test_actor_autocomplete_matches_word_starts_in_natural_order(world, bo
     wanted = [name for name in ("APT1", "APT3", "APT10", "APT29") if name in apt]
     assert [apt.index(n) for n in wanted] == sorted(apt.index(n) for n in wanted)
     assert apt.index("APT3") < apt.index("APT10")
+
+
+async def test_feeds_add_checks_the_url_and_status_says_pending_then_retry(world, bot,
+                                                                        feed_server):
+    store = bot.services.store
+    feed_server.add("/gone.xml", "not here", status=404)
+    gone = await slash(world, "feeds", world.admin.id, subcommand="add",
+                       options={"url": feed_server.url("/gone.xml")})
+    assert gone.ephemeral and "HTTP 404" in gone.content and "Nothing was added" in gone.content
+    assert await store.feeds.list_for_guild(world.guild.id) == []
+
+    feed_server.add("/feed.xml", make_rss(2))
+    await slash(world, "feeds", world.admin.id, subcommand="add",
+                options={"url": feed_server.url("/feed.xml")})
+    pending = await slash(world, "feeds", subcommand="status")
+    assert "pending" in pending.embeds[0]["fields"][0]["value"]
+
+    (feed,) = await store.feeds.list_for_guild(world.guild.id)
+    now = bot.services.clock()
+    retry = now + timedelta(minutes=40)
+    await store.feeds.record_failure(feed.id, now=now, error="HTTP 503", next_poll_at=retry,
+                                     disable=False)
+    failing = await slash(world, "feeds", subcommand="status")
+    value = failing.embeds[0]["fields"][0]["value"]
+    assert value.startswith("failing") and f"next try <t:{int(retry.timestamp())}:R>" in value
