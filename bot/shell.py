@@ -2,47 +2,112 @@
 
 It calls the same services as the Discord cogs and prints the same content as text,
 so ``echo '/actor Flax Typhoon' | secbrief shell`` works as well as an interactive
-session.
+session. On a terminal it has line editing and a history kept between sessions
+(prompt_toolkit); from a pipe it reads plain lines and prints no prompt.
+
+The shell's user is the operator, subscribed as the terminal user: after /ingest or
+/import it runs an alert round and prints the new stories on what it follows, each
+with its "Matched:" line (bot.services.terminal_alerts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import glob
+import os
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.render.text import actor_text, briefing_text, printable, search_text
+from bot.render.common import plural
+from bot.render.text import actor_text, briefing_text, printable, search_text, story_text
 from bot.services.caller import Caller
-from bot.services.container import Services
 from bot.services.errors import UserError
-from bot.services.ingest import IngestReport
 from bot.timeparse import parse_duration
+from storage.deliveries import TERMINAL_USER
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+    from bot.services.ingest import IngestReport
+    from bot.services.terminal_alerts import TerminalAlert
 
 # The terminal user is the operator: guild 0 is the operator's own feed list.
-OPERATOR = Caller(user_id=0, guild_id=0, can_manage_guild=True)
+OPERATOR = Caller(user_id=TERMINAL_USER, guild_id=0, can_manage_guild=True, terminal=True)
+PROMPT = "secbrief> "
+GLOB_CHARS = frozenset("*?[")
 
 HELP = """Commands:
   /actor NAME                    who an actor is, its aliases, and recent stories
   /search QUERY                  full-text search of the store
   /briefing [now|24h|7d]         the briefing for the last day (or the period given)
-  /subscribe KIND VALUE          follow an actor, cve, vendor, keyword or source
+  /subscribe KIND VALUE          follow an actor, cve, vendor, keyword or source;
+                                 new stories on it are shown after /ingest or /import
   /unsubscribe KIND VALUE        stop following it
   /subscriptions                 what you follow
   /feeds list|status             the operator's feeds and their poll status
   /feeds add URL | remove URL    change the operator's feed list
-  /ingest                        poll the feeds once now
-  /import PATH...                import article files (text, Markdown, HTML)
+  /ingest                        poll the operator's feeds once now
+  /import PATH...                import article files (text, Markdown, HTML); globs
+                                 such as ~/news/*.md are expanded
   /forget URL_OR_ID              remove an article everywhere (briefings, search, alerts)
-  /help, /quit"""
+  /help, /quit                   (on a terminal: arrow keys edit and recall lines)"""
 
 EMPTY_STORE = (
-    "The store is empty. Run /ingest to fetch the configured feeds, or "
+    "The store is empty. Run /ingest to fetch the operator's feeds, or "
     "/import PATH to add article files (or `secbrief ingest --once` / `secbrief import`)."
 )
+
+
+def history_path() -> Path:
+    """Where the shell keeps its history: $XDG_STATE_HOME/secbrief (by default
+    ~/.local/state/secbrief)/shell_history."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "secbrief" / "shell_history"
+
+
+def expand_paths(arg: str) -> list[Path]:
+    """The paths /import names: shell-like words, ~ expanded, globs matched (sorted). A
+    glob matching nothing is an error, so nothing is imported for a mistyped pattern;
+    a plain path is passed on as it is (the import reports a missing file)."""
+    try:
+        words = shlex.split(arg)
+    except ValueError as exc:
+        raise UserError(f"Could not read the paths: {exc}") from exc
+    if not words:
+        raise UserError("Usage: /import PATH... (globs such as ~/news/*.md are expanded)")
+    paths: list[Path] = []
+    for word in words:
+        word = os.path.expanduser(word)
+        if not GLOB_CHARS & set(word):
+            paths.append(Path(word))
+            continue
+        found = sorted(glob.glob(word, recursive=True))
+        if not found:
+            raise UserError(f"No files match {word}; nothing was imported.")
+        paths += [Path(p) for p in found]
+    return paths
+
+
+def alerts_text(alerts: list[TerminalAlert]) -> str:
+    """Each batch as the bot's alert DM reads: a header, then each story with what
+    matched it first."""
+    if not alerts:
+        return ""
+    from bot.render.alerts import matched_line  # (imports discord: only when there are some)
+
+    blocks = []
+    for alert in alerts:
+        header = f"New on what you follow — {plural(len(alert.items), 'story', 'stories')}"
+        cards = []
+        for item in alert.items:
+            reasons = alert.reasons.get(item.story_id, [])
+            card = story_text(item)
+            cards.append(f"{matched_line(reasons)}\n{card}" if reasons else card)
+        blocks.append("\n\n".join([header, *cards]))
+    return "\n\n".join(blocks)
 
 
 class Shell:
@@ -66,8 +131,12 @@ class Shell:
     async def greeting(self) -> str:
         count = await self.services.store.articles.count()
         lines = ["secbrief shell — type /help for commands, /quit to leave."]
-        lines.append(EMPTY_STORE if count == 0 else f"The store holds {count} articles.")
-        return "\n".join(lines)
+        lines.append(EMPTY_STORE if count == 0
+                     else f"The store holds {plural(count, 'article')}.")
+        # Alerts planned while no shell was open (by the bot's or `secbrief ingest`'s
+        # rounds) wait in the ledger: shown now.
+        waiting = alerts_text(await self.services.terminal_alerts.take())
+        return "\n".join(lines) + (f"\n\n{waiting}" if waiting else "")
 
     async def handle(self, line: str) -> str | None:
         """Run one command line; returns the text to print (None to quit)."""
@@ -90,7 +159,7 @@ class Shell:
         return HELP
 
     async def _actor(self, name: str) -> str:
-        return actor_text(await self.services.actors.lookup(name))
+        return actor_text(await self.services.actors.lookup(name), search_command="/search")
 
     async def _search(self, query: str) -> str:
         return search_text(query, await self.services.search.search(query))
@@ -103,7 +172,11 @@ class Shell:
             except ValueError as exc:
                 raise UserError(str(exc)) from exc
         since = self.services.clock() - period
-        return briefing_text(await self.services.briefings.build(since))
+        briefing = await self.services.briefings.build(since)
+        if not briefing.items:
+            return (f"No new stories since {since:%Y-%m-%d %H:%M} UTC. "
+                    "Run /ingest or /import PATH to add some.")
+        return briefing_text(briefing)
 
     def _kind_value(self, arg: str, usage: str) -> tuple[str, str]:
         kind, _, value = arg.partition(" ")
@@ -116,8 +189,10 @@ class Shell:
         result = await self.services.subscriptions.subscribe(self.caller, kind, value)
         sub = result.subscription
         via = f" (resolved from “{result.resolved_from}”)" if result.resolved_from else ""
-        state = "Now following" if result.created else "Already following"
-        return f"{state} {sub.kind} {sub.display}{via}."
+        if not result.created:
+            return f"Already following {sub.kind} {sub.display}{via}."
+        return (f"Now following {sub.kind} {sub.display}{via}. New stories on it are shown "
+                "here after /ingest or /import.")
 
     async def _unsubscribe(self, arg: str) -> str:
         kind, value = self._kind_value(arg, "/unsubscribe KIND VALUE")
@@ -128,7 +203,8 @@ class Shell:
         subs = await self.services.subscriptions.list(self.caller)
         if not subs:
             return "You follow nothing yet: try /subscribe actor APT29."
-        return "\n".join(f"• {s.kind}: {s.display}" for s in subs)
+        lines = [f"You follow {plural(len(subs), 'thing')}:"]
+        return "\n".join(lines + [f"• {s.kind}: {s.display}" for s in subs])
 
     async def _feeds(self, arg: str) -> str:
         action, _, url = arg.partition(" ")
@@ -136,59 +212,98 @@ class Shell:
         feeds = self.services.feeds
         if action == "add":
             feed = await feeds.add(self.caller, url)
-            return f"Added {feed.url}; it is polled on the next /ingest."
+            return f"Added {feed.url} to the operator's feeds; it is polled on the next /ingest."
         if action == "remove":
             await feeds.remove(self.caller, url)
-            return f"Removed {url.strip()}."
+            return f"Removed {url.strip()} from the operator's feeds."
         if action in ("list", "status"):
             rows = await feeds.list(self.caller)
             if not rows:
-                return "No feeds yet: run /ingest to load the configured list, or /feeds add URL."
-            lines = []
+                return ("The operator's feed list is empty: run /ingest to load the "
+                        "configured list, or /feeds add URL.")
+            lines = [f"The operator's feeds ({plural(len(rows), 'feed')}):"]
             for f in rows:
                 state = "disabled" if f.disabled else ("failing" if f.failures else "ok")
                 line = f"• [{state}] {f.url}"
                 if action == "status":
                     ok = f"{f.last_success_at:%Y-%m-%d %H:%M}" if f.last_success_at else "never"
-                    line += f"\n    last success: {ok}; failures: {f.failures}"
+                    line += (f"\n    last success: {ok}; "
+                             f"{plural(f.failures, 'failure')} in a row")
                     if f.last_error:
                         line += f"; last error: {f.last_error}"
                 lines.append(line)
             return "\n".join(lines)
         raise UserError("Usage: /feeds list | status | add URL | remove URL")
 
+    async def _with_alerts(self, add: Callable[[], Awaitable[IngestReport]]) -> str:
+        """Add articles, then show the alerts they raised for the shell's subscriptions.
+        A round runs before too: the very first one only sets the alert cursor."""
+        alerts = self.services.terminal_alerts
+        await alerts.plan()
+        report = await add()
+        await alerts.plan()
+        shown = alerts_text(await alerts.take())
+        return summary(report) + (f"\n\n{shown}" if shown else "")
+
     async def _ingest(self, _: str) -> str:
-        report = await self.services.ingest.poll(
-            operator_urls=self.services.settings.feed_urls()
-        )
-        return summary(report)
+        operator_urls = self.services.settings.feed_urls()
+        return await self._with_alerts(
+            lambda: self.services.ingest.poll(operator_urls=operator_urls))
 
     async def _import(self, arg: str) -> str:
-        try:
-            paths = [Path(p) for p in shlex.split(arg)]
-        except ValueError as exc:
-            raise UserError(f"Could not read the paths: {exc}") from exc
-        if not paths:
-            raise UserError("Usage: /import PATH...")
-        return summary(await self.services.ingest.import_files(paths))
+        paths = expand_paths(arg)
+        return await self._with_alerts(lambda: self.services.ingest.import_files(paths))
 
     async def _forget(self, arg: str) -> str:
         return (await self.services.forget.forget(arg)).text()
 
-    async def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-        interactive = stdin.isatty()
-        print(await self.greeting(), file=stdout, flush=True)
+    async def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, *,
+                  history: Path | None = None) -> None:
+        """Read and run commands until /quit or the end of input. On a terminal (stdin
+        and stdout both TTYs) lines are edited and recalled with prompt_toolkit, the
+        history kept in ``history`` (history_path() by default)."""
+        print(printable(await self.greeting()), file=stdout, flush=True)
+        if stdin.isatty() and stdout.isatty():
+            read = _terminal_reader(history or history_path())
+        else:
+            async def read() -> str | None:
+                line = await asyncio.to_thread(stdin.readline)
+                return line or None
         while True:
-            if interactive:
-                print("secbrief> ", end="", file=stdout, flush=True)
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
+            line = await read()
+            if line is None:
                 break
             output = await self.handle(line)
             if output is None:
                 break
             if output:
                 print(printable(output), file=stdout, flush=True)
+
+
+def _terminal_reader(history: Path) -> Callable[[], Awaitable[str | None]]:
+    """A line reader with editing and a persistent history; Ctrl-D ends the session,
+    Ctrl-C clears the line."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    try:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        history.touch(exist_ok=True)
+        kept = FileHistory(str(history))
+    except OSError:  # a read-only home: history for this session only
+        kept = InMemoryHistory()
+    session: PromptSession[str] = PromptSession(history=kept)
+
+    async def read() -> str | None:
+        while True:
+            try:
+                return await session.prompt_async(PROMPT)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return None
+
+    return read
 
 
 SUMMARY_ERRORS = 10  # failing feeds or files listed before "… and N more"

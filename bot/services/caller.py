@@ -12,6 +12,17 @@ class Caller:
     user_id: int
     guild_id: int | None = None  # None in DMs and the terminal shell
     can_manage_guild: bool = False  # Manage Server, read at run time by the surface
+    terminal: bool = False  # the terminal shell: messages use its wording, not Discord's
+
+    @property
+    def feed_owner(self) -> str:
+        """Whose feed list a message names, at a sentence's start."""
+        return "The operator's feed list" if self.terminal else "This server"
+
+    def command(self, text: str) -> str:
+        """A command as a message quotes it: `/feeds list` on Discord (code), plain in
+        the terminal."""
+        return text if self.terminal else f"`{text}`"
 
     def require_guild(self, what: str) -> int:
         if self.guild_id is None:

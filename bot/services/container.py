@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from bot.services.feeds import FeedService
     from bot.services.forget import ForgetService
     from bot.services.ingest import IngestService
+    from bot.services.terminal_alerts import TerminalAlerts
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,17 @@ class Services:
             self.store, clock=self.clock, allow_private=settings.allow_private_feeds,
             fetcher=fetcher, max_per_guild=settings.max_guild_feeds,
         )
+
+    @cached_property
+    def terminal_alerts(self) -> TerminalAlerts:
+        """The shell's own alerts (its subscriptions' batches in the delivery ledger)."""
+        from bot.services.alerts import AlertService
+        from bot.services.terminal_alerts import TerminalAlerts
+
+        alerts = AlertService(self.store, clock=self.clock,
+                              max_age=timedelta(hours=self.settings.alert_max_age))
+        return TerminalAlerts(self.store, alerts=alerts, briefings=self.briefings,
+                              clock=self.clock)
 
     @cached_property
     def forget(self) -> ForgetService:

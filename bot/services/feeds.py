@@ -87,7 +87,7 @@ class FeedService:
             await self._store.feeds.enable(existing.id)  # adding it again retries it
             return await self._store.feeds.get(existing.id)
         if existing:
-            raise UserError("This server already has that feed.")
+            raise UserError(f"{caller.feed_owner} already has that feed.")
         try:
             await check_url(url, allow_private=self._allow_private)
         except UnsafeURLError as exc:
@@ -95,7 +95,8 @@ class FeedService:
         except HostResolutionError as exc:
             raise UserError(f"Cannot resolve that feed's host ({exc}); check the URL.") from exc
         if await self._store.feeds.count_for_guild(guild_id) >= self._max:
-            raise UserError(f"This server has {self._max} feeds, the most allowed; remove one.")
+            raise UserError(f"{caller.feed_owner} has {self._max} feeds, the most allowed; "
+                            "remove one.")
         await self.probe(url)
         feed, _ = await self._store.feeds.ensure(
             url, guild_id=guild_id, added_by=caller.user_id,
@@ -133,7 +134,8 @@ class FeedService:
         guild_id = caller.require_manage("Removing a feed")
         url = validate_feed_url(url)
         if not await self._store.feeds.remove(url, guild_id=guild_id):
-            raise UserError("This server has no such feed; `/feeds list` shows its feeds.")
+            raise UserError(f"{caller.feed_owner} has no such feed; "
+                            f"{caller.command('/feeds list')} shows its feeds.")
 
     async def list(self, caller: Caller) -> list[Feed]:
         guild_id = caller.require_guild("Feeds")
