@@ -103,7 +103,7 @@ def test_shell_reads_commands_from_stdin(seeded):
     done = secbrief(seeded, "shell", stdin="/actor cozy bear\n/search sanctions\n/bogus\n")
     assert done.returncode == 0
     assert "APT29" in done.stdout and "Midnight Blizzard" in done.stdout
-    assert "results for" in done.stdout
+    assert "1 result for" in done.stdout
     assert "Unknown command" in done.stdout
 
 
