@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.render.sanitise import discord_text, fit_lines, label
+from bot.services.errors import UserError
 from cogs._common import caller_of, send_ephemeral
 
 Kind = Literal["actor", "cve", "vendor", "keyword", "source"]
@@ -57,16 +58,28 @@ class SubscriptionCog(commands.Cog):
         self, interaction: discord.Interaction, kind: Kind, value: app_commands.Range[str, 1, 100]
     ) -> None:
         removed = await self.service.unsubscribe(caller_of(interaction), kind, value)
-        plural = "subscription" if removed == 1 else "subscriptions"
+        typed = " ".join(value.split())
+        name, via = typed, ""
+        if kind == "actor":
+            try:
+                name = (await self.service.normalise(kind, typed))[1]
+            except UserError:
+                name = typed  # no longer in the catalogue: removed by the stored name
+            if name.lower() != typed.lower():
+                via = f" (you typed {discord_text(typed, 100)})"
+        count = f" ({removed} subscriptions)" if removed > 1 else ""
         await send_ephemeral(
-            interaction, f"Removed {removed} {plural} to {kind} **{discord_text(value, 100)}**."
+            interaction, f"Removed: {kind} **{discord_text(name, 100)}**{via}{count}."
         )
 
     @unsubscribe.autocomplete("value")
     async def unsubscribe_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        rows = await self.service.autocomplete_own(caller_of(interaction), current)
+        # follows the kind chosen in the same command, when there is one yet
+        kind = getattr(interaction.namespace, "kind", None)
+        rows = await self.service.autocomplete_own(caller_of(interaction), current,
+                                                   kind=kind if isinstance(kind, str) else None)
         return [app_commands.Choice(name=label(text, 100) or "?", value=value[:100])
                 for text, value in rows]
 

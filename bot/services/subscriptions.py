@@ -36,11 +36,8 @@ class SubscriptionService:
         self._names = names
         self._max = max_per_user
 
-    async def normalise(
-        self, kind: str, value: str, *, caller: Caller | None = None
-    ) -> tuple[str, str]:
-        """(stored value, display name) for user input, or a UserError saying why not
-        (worded for the caller's surface)."""
+    async def normalise(self, kind: str, value: str) -> tuple[str, str]:
+        """(stored value, display name) for user input, or a UserError saying why not."""
         kind = kind.strip().lower()
         if kind not in KINDS:
             raise UserError(f"Unknown kind “{kind[:30]}”: use one of {', '.join(KINDS)}.")
@@ -69,7 +66,7 @@ class SubscriptionService:
             if vendor is None:
                 raise UserError(
                     f"“{value}” is not a vendor secbrief recognises; "
-                    f"follow it as a keyword instead ({_keyword_hint(caller, value)})."
+                    "follow it as a keyword instead (`kind: keyword`)."
                 )
             return vendor, vendor
         if not any(ch.isalnum() for ch in value) or len(value) < 3:
@@ -79,7 +76,7 @@ class SubscriptionService:
     async def subscribe(
         self, caller: Caller, kind: str, value: str, *, channel_id: int | None = None
     ) -> Subscribed:
-        stored, display = await self.normalise(kind, value, caller=caller)
+        stored, display = await self.normalise(kind, value)
         kind = kind.strip().lower()
         if channel_id is not None:
             guild_id = caller.require_manage("Sending alerts to a channel")
@@ -90,7 +87,7 @@ class SubscriptionService:
         if await self._store.subscriptions.count_for_owner(caller.user_id) >= self._max:
             raise UserError(
                 f"You already have {self._max} subscriptions, the most allowed; "
-                f"remove one with {caller.command('/unsubscribe')} first."
+                "remove one with `/unsubscribe` first."
             )
         typed = " ".join(value.split())
         alias = typed if typed.lower() != display.lower() else None
@@ -112,8 +109,8 @@ class SubscriptionService:
         owner. Returns what was removed; anyone else gets a UserError and nothing changes."""
         subscription = await self._store.subscriptions.get(subscription_id)
         if subscription is None:
-            raise UserError(f"That subscription is already gone; see "
-                            f"{caller.command('/subscriptions')} for what you follow.")
+            raise UserError("That subscription is already gone; see `/subscriptions` "
+                            "for what you follow.")
         if subscription.owner_id != caller.user_id:
             raise UserError("That subscription belongs to someone else: only they can "
                             "remove it.")
@@ -145,7 +142,7 @@ class SubscriptionService:
                       {a.name for a in matches}}
         if not values:
             raise UserError(f"You do not follow {kind} “{value[:MAX_VALUE]}”; "
-                            f"see {caller.command('/subscriptions')} for what you follow.")
+                            "see `/subscriptions` for what you follow.")
         removed = 0
         for stored in values:
             removed += await self._store.subscriptions.remove(
@@ -156,17 +153,14 @@ class SubscriptionService:
     async def list(self, caller: Caller) -> list[Subscription]:
         return await self._store.subscriptions.for_owner(caller.user_id, guild_id=caller.guild_id)
 
-    async def autocomplete_own(self, caller: Caller, current: str) -> list[tuple[str, str]]:
-        current = current.lower()
-        return [
-            (f"{s.kind}: {s.display}", s.display)
-            for s in await self.list(caller)
-            if current in s.display.lower()
-        ][:25]
-
-
-def _keyword_hint(caller: Caller | None, value: str) -> str:
-    """How to follow ``value`` as a keyword, in the caller's surface's syntax."""
-    if caller is not None and caller.terminal:
-        return f"/subscribe keyword {value}"
-    return "`kind: keyword`"
+    async def autocomplete_own(
+        self, caller: Caller, current: str, *, kind: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(label, value) of the caller's own subscriptions of ``kind`` (every kind when
+        None) containing what is typed, those starting with it first."""
+        current = " ".join(current.split()).lower()
+        kind = (kind or "").strip().lower() or None
+        own = [s for s in await self.list(caller)
+               if (kind is None or s.kind == kind) and current in s.display.lower()]
+        own.sort(key=lambda s: not s.display.lower().startswith(current))
+        return [(f"{s.kind}: {s.display}", s.display) for s in own][:25]

@@ -107,7 +107,7 @@ async def test_subscribe_by_alias_names_the_actor_and_lists_it(world, bot):
     await own.wait_response()
     assert own.choices == [{"name": "actor: Flax Typhoon", "value": "Flax Typhoon"}]
     gone = await slash(world, "unsubscribe", options={"kind": "actor", "value": "Ethereal Panda"})
-    assert gone.ephemeral and gone.content.startswith("Removed 1 subscription")
+    assert gone.ephemeral and gone.content.startswith("Removed: actor **Flax Typhoon**")
     assert await bot.services.store.subscriptions.count() == 0
 
 

@@ -183,3 +183,26 @@ async def test_feeds_add_checks_the_url_and_status_says_pending_then_retry(world
     failing = await slash(world, "feeds", subcommand="status")
     value = failing.embeds[0]["fields"][0]["value"]
     assert value.startswith("failing") and f"next try <t:{int(retry.timestamp())}:R>" in value
+
+
+async def test_unsubscribe_suggestions_follow_the_kind_and_an_alias_names_the_actor(world,
+                                                                                   bot):
+    await slash(world, "subscribe", options={"kind": "actor", "value": "Cozy Bear"})
+    await slash(world, "subscribe", options={"kind": "keyword", "value": "bear market"})
+
+    async def own(kind: str, typed: str) -> list[str]:
+        it = await world.fake.invoke_autocomplete("unsubscribe", "value", typed,
+                                                  options={"kind": kind},
+                                                  user_id=world.alice.id,
+                                                  guild_id=world.guild.id)
+        await it.wait_response()
+        return [c["value"] for c in it.choices]
+
+    assert await own("actor", "") == ["APT29"]
+    assert await own("keyword", "") == ["bear market"]
+    assert await own("cve", "") == []
+    gone = await slash(world, "unsubscribe", options={"kind": "actor", "value": "Cozy Bear"})
+    assert gone.ephemeral
+    assert gone.content == "Removed: actor **APT29** (you typed Cozy Bear)."
+    assert [s.kind for s in await bot.services.store.subscriptions.for_owner(
+        world.alice.id, guild_id=world.guild.id)] == ["keyword"]
