@@ -36,8 +36,11 @@ class SubscriptionService:
         self._names = names
         self._max = max_per_user
 
-    async def normalise(self, kind: str, value: str) -> tuple[str, str]:
-        """(stored value, display name) for user input, or a UserError saying why not."""
+    async def normalise(
+        self, kind: str, value: str, *, caller: Caller | None = None
+    ) -> tuple[str, str]:
+        """(stored value, display name) for user input, or a UserError saying why not
+        (worded for the caller's surface)."""
         kind = kind.strip().lower()
         if kind not in KINDS:
             raise UserError(f"Unknown kind “{kind[:30]}”: use one of {', '.join(KINDS)}.")
@@ -66,7 +69,7 @@ class SubscriptionService:
             if vendor is None:
                 raise UserError(
                     f"“{value}” is not a vendor secbrief recognises; "
-                    "follow it as a keyword instead (`kind: keyword`)."
+                    f"follow it as a keyword instead ({_keyword_hint(caller, value)})."
                 )
             return vendor, vendor
         if not any(ch.isalnum() for ch in value) or len(value) < 3:
@@ -76,7 +79,7 @@ class SubscriptionService:
     async def subscribe(
         self, caller: Caller, kind: str, value: str, *, channel_id: int | None = None
     ) -> Subscribed:
-        stored, display = await self.normalise(kind, value)
+        stored, display = await self.normalise(kind, value, caller=caller)
         kind = kind.strip().lower()
         if channel_id is not None:
             guild_id = caller.require_manage("Sending alerts to a channel")
@@ -87,7 +90,7 @@ class SubscriptionService:
         if await self._store.subscriptions.count_for_owner(caller.user_id) >= self._max:
             raise UserError(
                 f"You already have {self._max} subscriptions, the most allowed; "
-                "remove one with `/unsubscribe` first."
+                f"remove one with {caller.command('/unsubscribe')} first."
             )
         typed = " ".join(value.split())
         alias = typed if typed.lower() != display.lower() else None
@@ -109,8 +112,8 @@ class SubscriptionService:
         owner. Returns what was removed; anyone else gets a UserError and nothing changes."""
         subscription = await self._store.subscriptions.get(subscription_id)
         if subscription is None:
-            raise UserError("That subscription is already gone; see `/subscriptions` "
-                            "for what you follow.")
+            raise UserError(f"That subscription is already gone; see "
+                            f"{caller.command('/subscriptions')} for what you follow.")
         if subscription.owner_id != caller.user_id:
             raise UserError("That subscription belongs to someone else: only they can "
                             "remove it.")
@@ -142,7 +145,7 @@ class SubscriptionService:
                       {a.name for a in matches}}
         if not values:
             raise UserError(f"You do not follow {kind} “{value[:MAX_VALUE]}”; "
-                            "see `/subscriptions` for what you follow.")
+                            f"see {caller.command('/subscriptions')} for what you follow.")
         removed = 0
         for stored in values:
             removed += await self._store.subscriptions.remove(
@@ -164,3 +167,10 @@ class SubscriptionService:
                if (kind is None or s.kind == kind) and current in s.display.lower()]
         own.sort(key=lambda s: not s.display.lower().startswith(current))
         return [(f"{s.kind}: {s.display}", s.display) for s in own][:25]
+
+
+def _keyword_hint(caller: Caller | None, value: str) -> str:
+    """How to follow ``value`` as a keyword, in the caller's surface's syntax."""
+    if caller is not None and caller.terminal:
+        return f"/subscribe keyword {value}"
+    return "`kind: keyword`"
