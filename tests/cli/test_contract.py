@@ -84,7 +84,7 @@ def test_seed_briefing_actor_and_search(seeded):
 
     unknown = secbrief(seeded, "actor", "Lianhua Cloudgate Technology")
     assert unknown.returncode == 1
-    assert "appears in 1 stored article" in unknown.stdout
+    assert "appears in 1 stored story, with Flax Typhoon" in unknown.stdout
 
 
 def test_import_twice_adds_nothing(seeded):
