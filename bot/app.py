@@ -138,6 +138,7 @@ class SecBrief(commands.Bot):
         self.deliverer = Deliverer(
             self, self.services.store, self.services.briefings, clock=self.clock,
             rate=self.settings.send_rate, on_refused=self._on_refused,
+            on_no_threads=self._on_no_threads,
         )
         await self.load_cogs()
         # Alert buttons keep working across restarts: their state is in the custom_id.
@@ -236,6 +237,20 @@ class SecBrief(commands.Bot):
             f"The daily briefing for <#{batch.target_id}> is paused: Discord refused the "
             f"post ({discord_text(reason, 300)}). Give the bot Send Messages and Embed "
             "Links there, then run `/briefing schedule` again.",
+        )
+
+    async def _on_no_threads(self, batch: Batch, reason: str) -> None:
+        """A briefing could not start its thread: its cards follow in the channel; the
+        guild's admins are told (the Deliverer calls this once until threads work)."""
+        schedule = await self.services.store.schedules.get(batch.target_id)
+        if schedule is None:
+            return
+        await self.tell_admins(
+            schedule.guild_id,
+            f"The daily briefing in <#{batch.target_id}> cannot start a thread "
+            f"({discord_text(reason, 300)}), so its story cards follow in the channel "
+            "itself. Give the bot Create Public Threads and Send Messages in Threads there "
+            "to keep the channel to one message a day.",
         )
 
     async def notify_disabled_feeds(self, report) -> None:

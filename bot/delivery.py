@@ -22,6 +22,7 @@ import discord
 
 from bot.ratelimit import RateLimiter
 from bot.render.alerts import Outgoing, alert_messages
+from bot.render.digest import digest_messages, thread_name
 from bot.render.embeds import pack, story_embed
 from bot.services.briefings import BriefingItem, BriefingService
 from storage.models import Batch
@@ -34,6 +35,9 @@ MAX_ATTEMPTS = 8  # rounds before a batch is recorded as failed
 ROUND_BACKOFF = 30.0  # seconds before the 2nd round; doubles each round, capped at an hour
 NO_MENTIONS = discord.AllowedMentions.none()
 DM_CACHE = 100_000  # user id -> DM channel id entries kept (discord.py keeps only 128)
+THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
+THREAD_ARCHIVE = 1440  # minutes of quiet before a digest's thread is hidden
+NO_THREADS_NOTICE = "digest.no_threads."  # + channel id: its admins were told
 
 Messages = list[Outgoing]  # each message's embeds, and its buttons (alerts to a DM)
 
@@ -45,6 +49,13 @@ class DeliveryStats:
     retried: int = 0  # quick retries within the round, plus batches put off to a later round
     refused: int = 0
     failed: int = 0
+
+
+def _legacy_briefing(batch: Batch) -> bool:
+    """A briefing a version before digests began sending (cards only, in the channel):
+    it is finished the way it started."""
+    return batch.purpose == "briefing" and batch.sent_parts > 0 \
+        and batch.header_message_id is None
 
 
 class Unreachable(Exception):
@@ -73,6 +84,7 @@ class Deliverer:
         rate: float = 45.0,
         concurrency: int = 25,
         on_refused: Callable[[Batch, str], object] | None = None,
+        on_no_threads: Callable[[Batch, str], object] | None = None,
         retries_now: int = RETRIES_NOW,
         retry_delay: float = 0.5,
         max_attempts: int = MAX_ATTEMPTS,
@@ -85,6 +97,7 @@ class Deliverer:
         self.limiter = RateLimiter(rate)
         self._concurrency = concurrency
         self._on_refused = on_refused
+        self._on_no_threads = on_no_threads
         self._lock = asyncio.Lock()
         self.retries_now = retries_now
         self.retry_delay = retry_delay  # first quick retry's delay; doubles each time
@@ -146,10 +159,7 @@ class Deliverer:
     # -- one batch ------------------------------------------------------------------
 
     def _header(self, batch: Batch, count: int, part: int, parts: int) -> str:
-        if batch.purpose == "briefing":
-            text = f"**Daily briefing** — {count} {'story' if count == 1 else 'stories'}"
-        else:
-            text = f"**New on what you follow** — {count} {'story' if count == 1 else 'stories'}"
+        text = f"**New on what you follow** — {count} {'story' if count == 1 else 'stories'}"
         return text + (f" ({part}/{parts})" if parts > 1 else "")
 
     async def _render(
@@ -163,27 +173,26 @@ class Deliverer:
             reasons = await self._store.deliveries.reasons(batch.id)
             dm_user = batch.target_id if batch.target_kind == "user" else None
             return len(items), alert_messages(items, reasons, dm_user=dm_user)
-        return len(items), [Outgoing(m) for m in pack([story_embed(i) for i in items])]
+        if _legacy_briefing(batch):
+            return len(items), [Outgoing(m) for m in pack([story_embed(i) for i in items])]
+        return len(items), digest_messages(items, start=batch.period_start,
+                                           end=batch.created_at)
 
     async def _deliver(
         self, batch: Batch, stats: DeliveryStats,
         rendered: dict[tuple[int, ...], list[BriefingItem]],
     ) -> None:
-        deliveries = self._store.deliveries
         try:
             count, messages = await self._render(batch, rendered)
             destination = await self._destination(batch)
-            for index in range(batch.sent_parts, len(messages)):
-                content = self._header(batch, count, index + 1, len(messages))
-                message = await self._send(destination, content, messages[index],
-                                           batch.nonce(index), stats)
-                await deliveries.mark_progress(batch.id, index + 1)
-                stats.messages += 1
-                if index == len(messages) - 1:
-                    await deliveries.mark_sent(batch.id, message_id=message.id, now=self._clock())
-            if not messages or batch.sent_parts >= len(messages):
-                await deliveries.mark_sent(batch.id, message_id=batch.message_id,
-                                           now=self._clock())
+            if batch.purpose == "briefing" and not _legacy_briefing(batch):
+                last = await self._send_digest(batch, destination, messages, stats)
+            else:
+                last = await self._send_parts(batch, destination, messages, stats,
+                                              lambda i: self._header(batch, count, i + 1,
+                                                                     len(messages)))
+            await self._store.deliveries.mark_sent(batch.id, message_id=last,
+                                                   now=self._clock())
             stats.sent += 1
         except (Unreachable, discord.Forbidden, discord.NotFound) as exc:
             await self._refused(batch, stats, str(exc) or type(exc).__name__)
@@ -194,6 +203,90 @@ class Deliverer:
             # drop this batch: it is retried like a failed send, and logged in full.
             log.exception("batch %s: unexpected error", batch.id)
             await self._put_off(batch, stats, f"{type(exc).__name__}: {exc}")
+
+    async def _send_parts(
+        self, batch: Batch, destination: discord.abc.Messageable, messages: Messages,
+        stats: DeliveryStats, header: Callable[[int], str], *, first: int = 0,
+    ) -> int | None:
+        """Send ``messages[i]`` for every part not yet accepted (from ``first``), in
+        order, recording progress after each; returns the last message's id."""
+        last = batch.message_id
+        for index in range(max(batch.sent_parts, first), len(messages)):
+            part = messages[index]
+            message = await self._send(destination, part.content or header(index), part,
+                                       batch.nonce(index), stats)
+            await self._store.deliveries.mark_progress(batch.id, index + 1)
+            stats.messages += 1
+            last = message.id
+        return last
+
+    async def _send_digest(
+        self, batch: Batch, channel: discord.abc.Messageable, messages: Messages,
+        stats: DeliveryStats,
+    ) -> int | None:
+        """The header in the channel (part 0), a thread started from it, the cards
+        (parts 1…) in the thread. Each step is recorded, so a restart resumes in the
+        same thread: the header is not sent again once recorded (nor, within Discord's
+        nonce window, once accepted), and the thread is made once."""
+        header_id = batch.header_message_id
+        if batch.sent_parts == 0 or header_id is None:
+            header = await self._send(channel, messages[0].content or "", messages[0],
+                                      batch.nonce(0), stats)
+            header_id = header.id
+            await self._store.deliveries.mark_header(batch.id, header_id)
+            stats.messages += 1
+            batch.sent_parts = max(batch.sent_parts, 1)
+        cards_to = batch.cards_channel_id
+        if cards_to is None:
+            cards_to = await self._open_thread(batch, header_id, len(messages))
+            await self._store.deliveries.mark_cards_channel(batch.id, cards_to)
+        destination = (channel if cards_to == batch.target_id else
+                       self._client.get_partial_messageable(
+                           cards_to, type=discord.ChannelType.public_thread))
+        await self._send_parts(batch, destination, messages, stats, lambda _: "", first=1)
+        return header_id
+
+    async def _open_thread(self, batch: Batch, header_id: int, parts: int) -> int:
+        """The id of a public thread started from the header; the channel's own id when
+        the bot may not create threads there (the admins are told, once)."""
+        await self.limiter.acquire()
+        try:
+            thread = await self._client.http.start_thread_with_message(
+                batch.target_id, header_id, auto_archive_duration=THREAD_ARCHIVE,
+                name=thread_name(batch.created_at, len(batch.story_ids)),
+                rate_limit_per_user=None,
+            )
+        except discord.Forbidden as exc:
+            await self._threads_refused(batch, exc.text or str(exc))
+            return batch.target_id
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS:
+                raise
+            # Made before a crash, never recorded: a thread started from a message
+            # has that message's id.
+            return header_id
+        await self._threads_allowed(batch)
+        return int(thread["id"])
+
+    async def _threads_refused(self, batch: Batch, reason: str) -> None:
+        key = f"{NO_THREADS_NOTICE}{batch.target_id}"
+        log.info("batch %s: no thread in channel %s (%s); cards follow in the channel",
+                 batch.id, batch.target_id, reason)
+        if await self._store.meta.get(key) == "told" or self._on_no_threads is None:
+            return
+        await self._store.meta.set(key, "told")
+        try:
+            result = self._on_no_threads(batch, reason)
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception:
+            log.exception("telling the admins about channel %s failed", batch.target_id)
+
+    async def _threads_allowed(self, batch: Batch) -> None:
+        """Threads work there (again): a later refusal is worth telling again."""
+        key = f"{NO_THREADS_NOTICE}{batch.target_id}"
+        if await self._store.meta.get(key) == "told":
+            await self._store.meta.set(key, "")
 
     async def _refused(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
         await self._store.deliveries.mark_final(batch.id, status="refused", error=reason)

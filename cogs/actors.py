@@ -86,14 +86,16 @@ class ActorCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         profile = lookup.profile
         kwargs: dict = {}
+        png = None  # no chart when every week is zero (weekly_chart draws nothing then)
         if profile.total:
             png = await asyncio.to_thread(
                 weekly_chart, f"{profile.actor.name}: articles per week", profile.weekly
             )
+        if png is not None:
             kwargs["file"] = discord.File(io.BytesIO(png), filename=CHART)
-        embed = actor_embed(profile, chart_file=CHART if profile.total else None)
+        embed = actor_embed(profile, chart_file=CHART if png is not None else None)
         if profile.total > PAGE:
-            kwargs["view"] = StoryPager(self, interaction, profile, chart=bool(profile.total))
+            kwargs["view"] = StoryPager(self, interaction, profile, chart=png is not None)
         await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS, **kwargs)
 
     @actor.autocomplete("name")

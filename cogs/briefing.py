@@ -7,11 +7,14 @@ from datetime import timedelta
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.utils import MISSING
 
-from bot.render.embeds import pack, story_embed
+from bot.render.digest import digest_messages
 from bot.render.sanitise import discord_text, fit_lines, label
 from bot.services.schedules import zone_suggestions
 from cogs._common import NO_MENTIONS, caller_of, send_ephemeral
+
+PREVIEW_STORIES = 30  # cards in a /briefing now preview (the header counts these)
 
 
 # Discord takes default_member_permissions only on top-level commands, and /briefing
@@ -36,10 +39,13 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
         if not briefing.items:
             await send_ephemeral(interaction, "No new stories in the last 24 hours.")
             return
-        messages = pack([story_embed(item) for item in briefing.items[:30]])
-        for embeds in messages:
-            await interaction.followup.send(embeds=embeds, ephemeral=True,
-                                            allowed_mentions=NO_MENTIONS)
+        # A private preview cannot hold a thread: the header, then the cards, as followups.
+        items = briefing.items[:PREVIEW_STORIES]
+        for part in digest_messages(items, start=since, end=briefing.generated_at,
+                                    preview=True):
+            await interaction.followup.send(
+                content=part.content, embeds=part.embeds, view=part.view or MISSING,
+                ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="schedule", description="Post a daily briefing in a channel")
     @app_commands.describe(

@@ -24,7 +24,9 @@ def source_count(items: Sequence[BriefingItem]) -> int:
 
 
 def headline(number: int, item: BriefingItem) -> str:
-    return f"{number}. {link(item.title, item.url, 150)} — {discord_text(lead_source(item), 60)}"
+    # A bold number, not a Markdown list: the line renders the same in every client.
+    source = discord_text(lead_source(item), 60)
+    return f"**{number}.** {link(item.title, item.url, 150)} — {source}"
 
 
 def header_embed(

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import ParamSpec
 
 from bot.news.controls import strip_invisible
-from bot.render.common import MAX_POINTS, byline, day, listing, plural, scheme_name, shorten
+from bot.render.common import MAX_POINTS, day, listing, plural, scheme_name, shorten
+from bot.render.story import (
+    LABELS,
+    TOP_HEADLINES,
+    also_reported,
+    kind_counts,
+    lead_source,
+    story_kind,
+)
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
 from storage.models import SearchHit
@@ -43,29 +52,55 @@ def _printed(render: Callable[P, str]) -> Callable[P, str]:
     return wrapper
 
 
+def when_text(value: datetime | None) -> str:
+    return f"{day(value)} {value:%H:%M} UTC" if value else "undated"
+
+
 @_printed
 def story_text(item: BriefingItem) -> str:
-    lines = [item.title]
+    """The story card's facts as text: kind and title, link, lead source and time, at
+    most 6 key points, why it matters, then only the non-empty lists."""
+    lines = [f"[{LABELS[story_kind(item)]}] {item.title}"]
     if item.url:
         lines.append(f"  {item.url}")
-    lines.append(byline(item))
+    lines.append(f"{lead_source(item)} · {when_text(item.published_at)}")
     lines += [f"• {shorten(point, 300)}" for point in item.key_points[:MAX_POINTS]]
     if item.why_it_matters:
         lines.append("Why it matters: " + " ".join(item.why_it_matters))
-    lines.append(f"Actors: {listing(item.actors)}   CVEs: {listing(item.cves)}")
+    named = [f"{name}: {listing(values)}" for name, values in (
+        ("Actors", item.actors), ("CVEs", item.cves), ("Vendors", item.vendors)) if values]
+    if named:
+        lines.append("   ".join(named))
+    others = also_reported(item)
+    if others:
+        lines.append("Also reported by: " + ", ".join(
+            f"{s['source']} <{s['url']}>" for s in others[:8])
+            + (f" and {len(others) - 8} more" if len(others) > 8 else ""))
     return "\n".join(lines)
 
 
 @_printed
 def briefing_text(briefing: Briefing) -> str:
+    """The digest as text: the period, counts and numbered headlines, then every card."""
     if not briefing.items:
         return (
             f"No new stories since {briefing.since:%Y-%m-%d %H:%M} UTC. "
             "Run `secbrief ingest --once` or `secbrief import PATH` to add some."
         )
-    count = plural(len(briefing.items), "story", "stories")
-    header = f"Briefing — {count} since {briefing.since:%Y-%m-%d %H:%M} UTC"
-    return "\n\n".join([header, *(story_text(item) for item in briefing.items)])
+    items = briefing.items
+    count = plural(len(items), "story", "stories")
+    sources = plural(len({s for item in items for s in item.sources}), "source")
+    header = [
+        f"Briefing — {count} from {sources}, {briefing.since:%Y-%m-%d %H:%M} to "
+        f"{briefing.generated_at:%Y-%m-%d %H:%M} UTC",
+        kind_counts(items),
+        "Top headlines:",
+        *(f"  {n}. {item.title} — {lead_source(item)}"
+          for n, item in enumerate(items[:TOP_HEADLINES], start=1)),
+    ]
+    if len(items) > TOP_HEADLINES:
+        header.append(f"  …and {len(items) - TOP_HEADLINES} more below.")
+    return "\n\n".join(["\n".join(header), *(story_text(item) for item in items)])
 
 
 @_printed

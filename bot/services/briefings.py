@@ -126,7 +126,7 @@ class BriefingService:
         async with Transaction(store.db):
             batch = await store.deliveries.plan_in_transaction(
                 "briefing", "channel", schedule.channel_id,
-                [item.story_id for item in briefing.items], now=now,
+                [item.story_id for item in briefing.items], now=now, period_start=since,
             )
             await store.schedules.mark_sent(schedule.channel_id, now)
         return batch

@@ -24,9 +24,9 @@ RANSOM = [
 
 
 def buttons(message: dict) -> dict[str, str]:
-    """label -> custom_id of every button on a message."""
+    """label -> custom_id of every button on a message (Read links have none)."""
     return {b["label"]: b["custom_id"] for row in message["components"]
-            for b in row["components"]}
+            for b in row["components"] if "custom_id" in b}
 
 
 async def press(world: World, message: dict, custom_id: str, user) -> tuple[str, bool]:

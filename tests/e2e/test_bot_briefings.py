@@ -86,17 +86,23 @@ async def test_briefing_job_posts_every_story_once_in_order(world, settings, clo
         assert job.next_run_time.astimezone(PARIS).strftime("%H:%M") == "08:30"
 
         job.modify(next_run_time=datetime.now(UTC))  # let APScheduler fire it now
-        await world.fake.wait_for(lambda: len(world.fake.channel_messages(world.news.id)) == 2)
-        posted = world.fake.channel_messages(world.news.id)
-        assert [m["content"] for m in posted] == [
-            "**Daily briefing** — 12 stories (1/2)", "**Daily briefing** — 12 stories (2/2)"]
-        titles = [e["title"] for m in posted for e in m["embeds"]]
+        fake = world.fake
+        await fake.wait_for(lambda: bool(fake.threads_of(world.news.id))
+                            and len(fake.channel_messages(fake.threads_of(world.news.id)[0].id))
+                            == 2)
+        posted = world.fake.channel_messages(world.news.id)  # the digest's header only
+        (thread,) = fake.threads_of(world.news.id)
+        cards = fake.channel_messages(thread.id)
+        assert [m["content"] for m in posted] == ["**Daily briefing** — 12 stories"]
+        assert [m["content"] for m in cards] == ["Stories 1–10 of 12", "Stories 11–12 of 12"]
+        titles = [e["title"] for m in cards for e in m["embeds"]]
         assert sorted(titles) == sorted(t for t, _ in STORIES)
-        assert [len(m["embeds"]) for m in posted] == [10, 2]
+        assert [len(m["embeds"]) for m in cards] == [10, 2]
         assert await bot.services.store.deliveries.counts() == {"sent": 1}
-        first, second = (m["nonce"] for m in posted)  # one batch, a nonce per part
-        assert first.endswith("p0") and second == first[:-1] + "1"
-        assert all(m["enforce_nonce"] for m in posted)
+        nonces = [m["nonce"] for m in posted + cards]  # one batch, a nonce per part
+        assert nonces == [nonces[0][:-1] + str(n) for n in range(3)]
+        assert nonces[0].endswith("p0")
+        assert all(m["enforce_nonce"] for m in posted + cards)
         schedule = await bot.services.store.schedules.get(world.news.id)
         assert schedule.last_sent_at == clock.now
         assert job.next_run_time.astimezone(PARIS).strftime("%H:%M") == "08:30"
@@ -105,7 +111,8 @@ async def test_briefing_job_posts_every_story_once_in_order(world, settings, clo
         await add_story(bot.services, "Fresh story after the briefing about a CVE-2025-50001",
                         "A vendor fixed CVE-2025-50001 in its mail gateway on Tuesday.")
         await bot.briefing_round(world.news.id)
-        assert len(posted) == 3 and posted[2]["content"] == "**Daily briefing** — 1 story"
+        assert len(posted) == 2 and posted[1]["content"] == "**Daily briefing** — 1 story"
+        assert len(fake.threads_of(world.news.id)) == 2  # each digest has its own thread
 
 
 async def test_missed_briefing_is_sent_once_after_downtime(world, settings, clock: Clock):
@@ -125,6 +132,7 @@ async def test_missed_briefing_is_sent_once_after_downtime(world, settings, cloc
     async with running_bot(world.fake, dev, clock=clock) as bot:
         await world.fake.wait_for(lambda: len(posted()) == 1)
         assert posted()[0]["content"] == "**Daily briefing** — 3 stories"
+        await bot.deliverer.send_pending()  # until the digest's cards are in (the lock)
 
         # READY again (a new session after an invalidated one): the catch-up runs again
         # and finds nothing to do.
@@ -173,5 +181,9 @@ async def test_refused_channel_pauses_the_schedule_and_tells_the_owner(world, bo
     clock.advance(minutes=5)
     await add_story(bot.services, *STORIES[1])
     await bot.briefing_round(world.news.id)
-    (post,) = fake.channel_messages(world.news.id)
-    assert [e["title"] for e in post["embeds"]] == [STORIES[1][0]]
+    (header,) = fake.channel_messages(world.news.id)
+    assert header["content"] == "**Daily briefing** — 1 story"
+    (thread,) = fake.threads_of(world.news.id)
+    assert thread.id == int(header["id"])  # started from the header
+    (card,) = fake.channel_messages(thread.id)
+    assert [e["title"] for e in card["embeds"]] == [STORIES[1][0]]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import messages as msgs
+from . import threads
 from .interactions import (
     AUTOCOMPLETE_RESULT,
     CHANNEL_MESSAGE,
@@ -19,7 +20,14 @@ from .interactions import (
     FakeInteraction,
 )
 from .ratelimit import error_body
-from .state import ATTACH_FILES, DM, SEND_MESSAGES, VIEW_CHANNEL, FakeChannel
+from .state import (
+    ATTACH_FILES,
+    DM,
+    SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    VIEW_CHANNEL,
+    FakeChannel,
+)
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -73,6 +81,7 @@ class RestApi:
             get("/channels/{channel_id}/messages/{message_id}", self.get_message),
             patch("/channels/{channel_id}/messages/{message_id}", self.edit_message),
             delete("/channels/{channel_id}/messages/{message_id}", self.delete_message),
+            post("/channels/{channel_id}/messages/{message_id}/threads", self.start_thread),
             get("/guilds/{guild_id}", self.get_guild),
             get("/guilds/{guild_id}/channels", self.get_guild_channels),
             get("/guilds/{guild_id}/members/{user_id}", self.get_member),
@@ -253,7 +262,8 @@ class RestApi:
         perms = guild.permissions_for(self.fake.bot_user.id, channel)
         if not perms & VIEW_CHANNEL:
             return error(403, 50001)
-        if not perms & SEND_MESSAGES or (has_files and not perms & ATTACH_FILES):
+        send = SEND_MESSAGES_IN_THREADS if channel.type == threads.PUBLIC_THREAD else SEND_MESSAGES
+        if not perms & send or (has_files and not perms & ATTACH_FILES):
             return error(403, 50013)
         return None
 
@@ -275,6 +285,9 @@ class RestApi:
         message = fake.create_channel_message(channel, body, files)
         await fake.echo("MESSAGE_CREATE", channel, message)
         return json_response(message)
+
+    async def start_thread(self, request: web.Request) -> web.Response:
+        return await threads.start_thread_from_message(self.fake, request)
 
     async def typing(self, request: web.Request) -> web.Response:
         return no_content() if self._channel(request) else error(404, 10003)

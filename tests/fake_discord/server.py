@@ -85,6 +85,7 @@ class FakeDiscord:
         self.echo_messages = echo_messages
 
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
+        self.threads: dict[int, Any] = {}  # thread id (= its starter message's) -> FakeThread
         self.deleted_messages: list[dict[str, Any]] = []
         self.attachments: dict[int, bytes] = {}
         self.nonce_hits = 0  # sends answered with an existing message (enforce_nonce)
@@ -354,6 +355,10 @@ class FakeDiscord:
 
     def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
         return self.messages.get(channel_id, [])
+
+    def threads_of(self, channel_id: int) -> list[Any]:
+        """The threads started from messages in `channel_id`, oldest first."""
+        return [t for t in self.threads.values() if t.parent_id == channel_id]
 
     def sent_to_user(self, user_id: int) -> list[dict[str, Any]]:
         """Messages in the bot's DM channel with `user_id`."""
