@@ -17,6 +17,7 @@ from storage.meta import MetaRepository
 from storage.schedules import ScheduleRepository
 from storage.search import SearchRepository
 from storage.subscriptions import SubscriptionRepository
+from storage.vulns import VulnRepository
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Store:
     deliveries: DeliveryRepository
     meta: MetaRepository
     forget: ForgetRepository
+    vulns: VulnRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -46,6 +48,7 @@ class Store:
             deliveries=DeliveryRepository(db),
             meta=MetaRepository(db),
             forget=ForgetRepository(db),
+            vulns=VulnRepository(db),
         )
 
     async def close(self) -> None:

@@ -71,3 +71,28 @@ class VulnSourceStatus:
     next_refresh: datetime | None = None
     records: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    failures: int = 0  # failed refreshes in a row
+    last_attempt: datetime | None = None
+    etag: str | None = None  # validators for the next conditional GET
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KevDiff:
+    """What a KEV load changed. On the very first load (an empty catalogue before it)
+    nothing counts as added — ``first_load`` is True and ``added`` empty."""
+
+    added: list[KevEntry]
+    removed: list[str]
+    total: int
+    first_load: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EpssDiff:
+    """What an EPSS load changed: ``crossed`` holds the CVEs whose score rose to the
+    alert threshold or above (empty without a threshold, and on the very first load)."""
+
+    total: int
+    crossed: list[EpssScore]
+    first_load: bool = False
