@@ -20,6 +20,7 @@ class Hold:
     passed: int = 0
     waiting: int = 0  # requests held right now
     held_total: int = 0  # requests ever held
+    answered: int = 0  # held requests answered since their release (handled or refused)
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def matches(self, method: str, path: str) -> bool:
@@ -43,8 +44,9 @@ class Holds:
         self.holds.append(hold)
         return hold
 
-    async def wait(self, request: web.Request, method: str, path: str) -> None:
-        """Return at once, or when the first hold that keeps this request is released.
+    async def wait(self, request: web.Request, method: str, path: str) -> Hold | None:
+        """Return None at once, or the hold that kept this request once it is released
+        (the caller counts the answer in ``hold.answered``).
 
         A held JSON body is read first, as Discord has a request once it is sent: it is
         handled on release even if its client has died meanwhile (a multipart body
@@ -63,4 +65,5 @@ class Holds:
                 await hold.released.wait()
             finally:
                 hold.waiting -= 1
-            return
+            return hold
+        return None

@@ -48,7 +48,19 @@ async def _guarded(fake: FakeDiscord, request: web.Request, handler: Any,
     if not webhookish and request.headers.get("Authorization") != f"Bot {fake.token}":
         record.outcome = "error"
         return error(401, 0, "401: Unauthorized")
-    await fake.holds.wait(request, method, path)  # a test may keep this request waiting
+    if (hold := await fake.holds.wait(request, method, path)) is not None:
+        try:  # a test kept this request waiting
+            return await _limited(fake, request, handler, record)
+        finally:
+            hold.answered += 1
+    return await _limited(fake, request, handler, record)
+
+
+async def _limited(fake: FakeDiscord, request: web.Request, handler: Any,
+                   record: RequestRecord) -> web.StreamResponse:
+    """Injected fault → global limit → route bucket → handler."""
+    method, path = request.method, record.path
+    webhookish = path.startswith(("/interactions/", "/webhooks/"))
     now = time.monotonic()
     name, major, (limit, per) = _bucket_for(fake, request)
     if (fault := fake.faults.take(method, path)) is not None:

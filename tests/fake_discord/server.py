@@ -466,8 +466,9 @@ class FakeDiscord:
 
     def hold(self, target: str, *, after: int = 0) -> Hold:
         """Let `after` matching requests through, then keep the next ones unanswered and
-        unhandled until `hold.release()`; `hold.waiting` counts those held now. For acting
-        at an observed point, e.g. killing the bot while a message is in flight.
+        unhandled until `hold.release()`; `hold.waiting` counts those held now,
+        `hold.answered` those answered since. For acting at an observed point, e.g.
+        killing the bot while a message is in flight.
 
         `target` is a path pattern ("/channels/*/messages", no /api/v10) or
         "METHOD pattern"."""
