@@ -17,7 +17,9 @@ from storage.meta import MetaRepository
 from storage.schedules import ScheduleRepository
 from storage.search import SearchRepository
 from storage.subscriptions import SubscriptionRepository
+from storage.vuln_alerts import VulnAlertRepository
 from storage.vulns import VulnRepository
+from storage.watchlist import WatchlistRepository
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Store:
     meta: MetaRepository
     forget: ForgetRepository
     vulns: VulnRepository
+    watchlist: WatchlistRepository
+    vuln_alerts: VulnAlertRepository
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -49,6 +53,8 @@ class Store:
             meta=MetaRepository(db),
             forget=ForgetRepository(db),
             vulns=VulnRepository(db),
+            watchlist=WatchlistRepository(db),
+            vuln_alerts=VulnAlertRepository(db),
         )
 
     async def close(self) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from storage.vuln_names import normalise_name
+
 # canonical name, parent vendor (or None), aliases. An alias prefixed with "=" matches only
 # in exactly that case; the canonical name is always an alias too (case-insensitive unless
 # it is listed with "=").
@@ -187,6 +189,7 @@ class _Index:
     by_first: dict[str, list[_Alias]] = field(default_factory=dict)
     by_name: dict[tuple[str, ...], str] = field(default_factory=dict)
     parents: dict[str, str] = field(default_factory=dict)
+    by_fold: dict[str, str] = field(default_factory=dict)  # normalise_name key -> name
 
 
 def _tokens(s: str) -> tuple[str, ...]:
@@ -209,6 +212,7 @@ def _build() -> _Index:
                 continue
             key = tuple(t.lower() for t in toks)
             idx.by_name.setdefault(key, canonical)
+            idx.by_fold.setdefault(normalise_name(raw), canonical)
             entry = _Alias(toks if exact else key, exact, canonical, raw)
             idx.by_first.setdefault(key[0], []).append(entry)
     for entries in idx.by_first.values():
@@ -283,14 +287,43 @@ def find_vendors(text: str, *, with_parents: bool = False) -> list[str]:
 
 
 def canonical_vendor(name: str) -> str | None:
-    """Canonical name for user input such as "palo alto", "moveit" or "Exchange Server".
+    """Canonical name for user input such as "palo alto", "moveit", "Exchange Server" or
+    "paloaltonetworks" (spacing, punctuation and legal forms do not matter).
 
     Case-insensitive (the user means the vendor even when typing "apple"); None if unknown.
     """
     key = tuple(t.lower() for t in _tokens(name or ""))
     if not key:
         return None
-    return _INDEX.by_name.get(key)
+    return _INDEX.by_name.get(key) or _INDEX.by_fold.get(normalise_name(name))
+
+
+def vendor_key(name: str) -> str:
+    """The one key every spelling of a vendor or product shares, so "Palo Alto", "Palo
+    Alto Networks", "paloaltonetworks" and KEV's vendorProject "Palo Alto Networks" are
+    one vendor: the catalogue's canonical name when it knows the name (its aliases:
+    "Exchange Server" = "Microsoft Exchange"), folded by storage.vuln_names'
+    normalise_name (letters and digits, legal forms and "Networks"-like endings
+    dropped). "" for a name with no letters or digits."""
+    return normalise_name(canonical_vendor(name) or name or "")
+
+
+def vendor_display(name: str) -> str:
+    """How a vendor or product name is shown: the catalogue's canonical name, else the
+    name with its spacing tidied."""
+    return canonical_vendor(name) or " ".join((name or "").split())
+
+
+def with_parents(names: list[str] | tuple[str, ...]) -> list[str]:
+    """The names followed by their vendors ("PAN-OS" → "PAN-OS", "Palo Alto Networks")."""
+    found: dict[str, None] = {}
+    for name in names:
+        found.setdefault(name, None)
+        parent = _INDEX.parents.get(name)
+        while parent:
+            found.setdefault(parent, None)
+            parent = _INDEX.parents.get(parent)
+    return list(found)
 
 
 def suggest_vendors(name: str, limit: int = 5) -> list[str]:
