@@ -73,6 +73,8 @@ def walk_message(message: dict[str, Any], problems: list[str]) -> int:
     for row in message.get("components") or []:
         for item in row.get("components") or []:
             check_plain(f"{where} button", item.get("label"), problems)
+            if item.get("url"):  # a Read link button: only a checked URL
+                assert safe_url(item["url"]) == item["url"], item["url"]
             for option in item.get("options") or []:
                 check_plain(f"{where} select option", option.get("label"), problems)
                 check_plain(f"{where} select option", option.get("description"), problems)
@@ -148,7 +150,9 @@ async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_
     await slash(world, "briefing", admin, subcommand="schedule", options={
         "channel": world.news, "time": "08:30", "timezone": "Europe/Paris"})
     await bot.briefing_round(world.news.id)
-    assert fake.channel_messages(world.news.id)
+    (header,) = fake.channel_messages(world.news.id)  # the digest's header
+    (thread,) = fake.threads_of(world.news.id)
+    assert header["embeds"] and fake.channel_messages(thread.id)  # its cards, walked too
 
     # The actor embed, its pager, lookups of hostile names, autocomplete.
     shown = await slash(world, "actor", options={"name": "Flax Typhoon"})
