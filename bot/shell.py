@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.render.common import plural
-from bot.render.text import actor_text, briefing_text, printable, search_text, story_text
+from bot.render.text import (
+    actor_text,
+    briefing_text,
+    cve_text,
+    printable,
+    search_text,
+    story_text,
+)
 from bot.services.caller import Caller
 from bot.services.errors import UserError
 from bot.timeparse import parse_duration
@@ -41,6 +48,7 @@ GLOB_CHARS = frozenset("*?[")
 
 HELP = """Commands:
   /actor NAME                    who an actor is, its aliases, and recent stories
+  /cve ID                        a CVE: known exploited (KEV), EPSS, CVSS, its stories
   /search QUERY                  full-text search of the store
   /briefing [now|24h|7d]         the briefing for the last day (or the period given)
   /subscribe KIND VALUE          follow an actor, cve, vendor, keyword or source;
@@ -117,6 +125,7 @@ class Shell:
         self._commands: dict[str, Callable[[str], Awaitable[str]]] = {
             "help": self._help,
             "actor": self._actor,
+            "cve": self._cve,
             "search": self._search,
             "briefing": self._briefing,
             "subscribe": self._subscribe,
@@ -160,6 +169,9 @@ class Shell:
 
     async def _actor(self, name: str) -> str:
         return actor_text(await self.services.actors.lookup(name), search_command="/search")
+
+    async def _cve(self, cve_id: str) -> str:
+        return cve_text(await self.services.cves.lookup(cve_id))
 
     async def _search(self, query: str) -> str:
         return search_text(query, await self.services.search.search(query))

@@ -434,6 +434,36 @@ class ArticleRepository:
             row = await cur.fetchone()
         return article_ref(row) if row else None
 
+    async def tag_values_starting(
+        self, kind: str, prefix: str, *, limit: int = 25, guild_id: int | None = None
+    ) -> list[str]:
+        """Distinct tag values starting with ``prefix`` (case as stored), highest first,
+        that have an article visible to ``guild_id`` (a range on the per-day counts'
+        key, for autocomplete)."""
+        async with self._db.execute(
+            "SELECT DISTINCT t.value FROM tag_day_counts t"
+            f" WHERE t.kind = ? AND t.value >= ? AND t.value < ? AND {_TAG_VISIBLE}"
+            " ORDER BY t.value DESC LIMIT ?",
+            (kind, prefix, prefix + "\U0010ffff", guild_id, guild_id, limit),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    async def tag_values_of(self, article_ids: Sequence[int], kind: str) -> dict[int, list[str]]:
+        """Each article's tag values of one kind, sorted."""
+        found: dict[int, list[str]] = {}
+        ids = list(article_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            async with self._db.execute(
+                "SELECT article_id, value FROM article_tags"
+                f" WHERE kind = ? AND article_id IN ({placeholders(len(chunk))})"
+                " ORDER BY article_id, value",
+                (kind, *chunk),
+            ) as cur:
+                for article_id, value in await cur.fetchall():
+                    found.setdefault(article_id, []).append(value)
+        return found
+
     async def max_id(self) -> int:
         async with self._db.execute("SELECT coalesce(max(id), 0) FROM articles") as cur:
             return (await cur.fetchone())[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from storage.vuln_models import CveContext
+
 
 @dataclass(slots=True)
 class NewArticle:
@@ -144,6 +146,7 @@ class SearchHit:
     snippet: str
     tier: int  # 0: every word in the title or key points; 1: elsewhere in the article
     text: str = field(default="", repr=False)  # the article's text, to choose a snippet from
+    cve_context: list[CveContext] = field(default_factory=list)  # its CVEs (services fill it)
 
 
 @dataclass(slots=True)

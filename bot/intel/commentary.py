@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.intel.geo import country_code, country_label
 from bot.intel.sentences import split_sentences
+from storage.vuln_models import CveContext
 
 MAX_SENTENCES = 5
 
@@ -47,8 +48,10 @@ class ActorFact:
 
 @dataclass(slots=True)
 class CveFact:
-    """One CVE of the story. The text's own statements now; the vulnerability-context
-    issue adds KEV and EPSS fields here and a clause in ``_cve_sentence``."""
+    """One CVE of the story: the text's own statements (gathered at ingest, stored with
+    the commentary), and what CISA KEV and FIRST EPSS say (``context_fact``, filled when
+    a briefing is built: KEV data arrives after the story, so ``context_sentences`` are
+    written then, never stored)."""
 
     cve: str
     exploited: bool = False  # the text says it is exploited in the wild
@@ -56,6 +59,11 @@ class CveFact:
     patched: bool = False  # the text says a fix is out
     fixed_in: list[str] = field(default_factory=list)  # versions the text names as fixed
     no_patch: bool = False  # the text says there is no fix yet
+    kev_added: date | None = None  # on CISA's KEV list since
+    kev_due: date | None = None  # federal agencies' patch deadline
+    ransomware: bool = False  # KEV: known use in ransomware campaigns
+    epss_percentile: float | None = None  # 0–1
+    epss_score: float | None = None  # 0–1, exploitation activity in the next 30 days
 
 
 @dataclass(slots=True)
@@ -291,6 +299,68 @@ def _cve_sentence(cve: CveFact) -> str | None:
         return None
     name = cve.cve or "the flaw"
     return f"Per the reports, {name} {_join(clauses)}."
+
+
+def context_fact(context: CveContext) -> CveFact:
+    """The KEV and EPSS facts of one CVE (the text's own statements left unset)."""
+    kev, epss = context.kev, context.epss
+    return CveFact(
+        cve=context.id,
+        kev_added=kev.date_added if kev else None,
+        kev_due=kev.due_date if kev else None,
+        ransomware=bool(kev and kev.known_ransomware),
+        epss_percentile=epss.percentile if epss else None,
+        epss_score=epss.score if epss else None,
+    )
+
+
+def percentile_words(percentile: float) -> str:
+    """0.942 → "94th percentile" (whole percentiles, rounded down: never overstated)."""
+    whole = int(percentile * 100 + 1e-9)
+    return f"{_ordinal(whole)} percentile" if whole >= 1 else "below the 1st percentile"
+
+
+def _epss_clause(cve: CveFact) -> str | None:
+    return (f"EPSS {percentile_words(cve.epss_percentile)}"
+            if cve.epss_percentile is not None else None)
+
+
+def _kev_sentence(cve: CveFact, today: date) -> str:
+    sentence = f"{cve.cve} is on CISA's KEV list since {_long_day(cve.kev_added)}"
+    if cve.kev_due is not None:
+        verb = "had" if cve.kev_due < today else "have"
+        due = (_day_date(cve.kev_due) if cve.kev_added and cve.kev_due.year == cve.kev_added.year
+               else _long_day(cve.kev_due))
+        sentence += f"; federal agencies {verb} until {due} to patch"
+    if cve.ransomware:
+        sentence += "; it is known to be used in ransomware campaigns"
+    epss = _epss_clause(cve)
+    return sentence + (f"; {epss}." if epss else ".")
+
+
+def context_sentences(cves: Sequence[CveFact], *, today: date, most: int = 2) -> list[str]:
+    """What KEV and EPSS say, for a briefing's "why it matters": a sentence per CVE on
+    the KEV list (the most recently listed first, at most ``most``); with none listed,
+    the CVE with the highest EPSS percentile, when EPSS knows one."""
+    listed = sorted((c for c in cves if c.kev_added is not None),
+                    key=lambda c: (c.kev_added, c.cve), reverse=True)
+    if listed:
+        return [_kev_sentence(c, today) for c in listed[:most]]
+    scored = [c for c in cves if c.epss_percentile is not None]
+    if not scored:
+        return []
+    top = max(scored, key=lambda c: (c.epss_percentile, c.cve))
+    chance = (f" (a {top.epss_score:.1%} chance of exploitation activity in the next 30 "
+              "days)" if top.epss_score is not None else "")
+    return [f"EPSS puts {top.cve} in the {percentile_words(top.epss_percentile)}{chance}."]
+
+
+def _long_day(value: date | None) -> str:
+    return f"{value.day} {value:%b %Y}" if value else "an unknown date"
+
+
+def _day_date(value: date) -> str:
+    return f"{value.day} {value:%b}"
 
 
 # -- assembling ------------------------------------------------------------------------------

@@ -17,12 +17,14 @@ from bot.render.common import (
     plural,
     scheme_name,
 )
+from bot.render.cve import any_known, cve_badge, known
 from bot.render.sanitise import code_text, discord_text, fit_lines, label, link, safe_url
 from bot.render.story import LABELS, Kind, also_reported, lead_source, story_kind
 from bot.render.text import mention_sentence
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import BriefingItem
 from storage.models import ArticleRef, SearchPage
+from storage.vuln_models import CveContext
 
 TITLE = 256
 DESCRIPTION = 4096
@@ -75,7 +77,9 @@ def story_embed(item: BriefingItem) -> discord.Embed:
     embed.set_author(name=label(lead_source(item), 256))
     for name, values in (("Actors", item.actors), ("CVEs", item.cves),
                          ("Vendors", item.vendors)):
-        if values:
+        if name == "CVEs" and any_known(item.cve_context):
+            embed.add_field(name=name, value=cve_badges(item.cve_context), inline=False)
+        elif values:
             embed.add_field(name=name, value=discord_text(listing(values), FIELD_VALUE),
                             inline=True)
     others = [s for s in also_reported(item) if safe_url(s["url"])]
@@ -83,6 +87,15 @@ def story_embed(item: BriefingItem) -> discord.Embed:
         embed.add_field(name="Also reported by", value=joined_links(others, FIELD_VALUE),
                         inline=False)
     return _fit(embed)
+
+
+def cve_badges(contexts: list[CveContext], limit: int = FIELD_VALUE, most: int = 8) -> str:
+    """A badge a line ("CVE-2024-3400 · ⚠ Known exploited since 12 Apr 2024 · EPSS 94th
+    pct · CVSS 10.0"), whole lines as fit, then how many more."""
+    lines = [discord_text(cve_badge(c), 200) for c in contexts[:most]]
+    if len(contexts) > most:
+        lines.append(f"…and {len(contexts) - most} more")
+    return fit_lines(lines, limit)
 
 
 def read_button(item: BriefingItem, *, titled: bool) -> discord.ui.Button | None:
@@ -237,6 +250,7 @@ def search_embed(query: str, found: SearchPage, *, page_size: int) -> discord.Em
     lines = []
     for hit in found.hits:
         lines.append(article_line(hit.article))
+        lines += [f"  {discord_text(cve_badge(c), 200)}" for c in known(hit.cve_context)]
         if hit.snippet:
             lines.append(f"  {discord_text(hit.snippet, 220)}")
     embed = discord.Embed(

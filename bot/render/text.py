@@ -15,6 +15,15 @@ from typing import ParamSpec
 
 from bot.news.controls import strip_invisible
 from bot.render.common import MAX_POINTS, day, listing, plural, scheme_name, shorten
+from bot.render.cve import (
+    any_known,
+    cve_words,
+    cvss_text,
+    epss_text,
+    kev_lines,
+    known,
+    vendor_product,
+)
 from bot.render.story import (
     LABELS,
     TOP_HEADLINES,
@@ -25,6 +34,7 @@ from bot.render.story import (
 )
 from bot.services.actors import ActorLookup, ActorProfile
 from bot.services.briefings import Briefing, BriefingItem
+from bot.services.cves import CveLookup
 from storage.models import SearchHit
 
 P = ParamSpec("P")
@@ -67,8 +77,12 @@ def story_text(item: BriefingItem) -> str:
     lines += [f"• {shorten(point, 300)}" for point in item.key_points[:MAX_POINTS]]
     if item.why_it_matters:
         lines.append("Why it matters: " + " ".join(item.why_it_matters))
+    cves = item.cves
+    if any_known(item.cve_context):  # each CVE on its own line, with what is known
+        lines += [f"CVE: {cve_words(c)}" for c in item.cve_context[:8]]
+        cves = []
     named = [f"{name}: {listing(values)}" for name, values in (
-        ("Actors", item.actors), ("CVEs", item.cves), ("Vendors", item.vendors)) if values]
+        ("Actors", item.actors), ("CVEs", cves), ("Vendors", item.vendors)) if values]
     if named:
         lines.append("   ".join(named))
     others = also_reported(item)
@@ -174,6 +188,30 @@ def search_text(query: str, hits: list[SearchHit], *, total: int | None = None) 
         lines.append(f"• {a.title} — {a.source}, {day(a.published_at)}")
         if a.url:
             lines.append(f"  {a.url}")
+        lines += [f"  {cve_words(c)}" for c in known(hit.cve_context)]
         if hit.snippet:
             lines.append(f"  {shorten(hit.snippet, 200)}")
+    return "\n".join(lines)
+
+
+@_printed
+def cve_text(lookup: CveLookup) -> str:
+    """The /cve lookup as text: every part spelled out, "unknown" where nothing is known."""
+    ctx = lookup.context
+    lines = [lookup.id + (f" — {lookup.name}" if lookup.name else "")]
+    if lookup.description:
+        lines.append(shorten(lookup.description, 700))
+    lines.append(f"CVSS: {cvss_text(ctx.cvss)}"
+                 + (f" ({ctx.cvss.vector})" if ctx.cvss and ctx.cvss.vector else ""))
+    lines.append(f"EPSS: {epss_text(ctx.epss)}")
+    kev = kev_lines(ctx.kev, loaded=lookup.kev_loaded)
+    lines.append("Known exploited: " + "; ".join(kev))
+    lines.append(f"Vendor · product: {vendor_product(ctx.kev)}")
+    if lookup.stories:
+        lines.append(f"In the store: {plural(lookup.stored_articles, 'article')}, "
+                     f"first seen {day(lookup.first_seen)}, last seen {day(lookup.last_seen)}")
+        lines += [f"  • {a.title} — {a.source}, {day(a.published_at)}"
+                  + (f" <{a.url}>" if a.url else "") for a in lookup.stories]
+    else:
+        lines.append("In the store: no stories name it.")
     return "\n".join(lines)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from bot.intel.commentary import StoryFacts, distinct_across, grounded_commentary
+from bot.intel.commentary import (
+    StoryFacts,
+    context_fact,
+    context_sentences,
+    distinct_across,
+    grounded_commentary,
+)
 from bot.intel.keypoints import named_first
+from bot.services.cves import cve_contexts
+from bot.services.your_stack import YourStack, your_stack
 from storage.db import Transaction
 from storage.models import Schedule, Story
 from storage.store import Store
+from storage.vuln_models import CveContext
+from storage.watchlist import OPERATOR_GUILD
 
 MAX_STORIES = 1000
 
@@ -30,6 +40,13 @@ class BriefingItem:
     vendors: list[str]
     links: list[dict[str, str]] = field(default_factory=list)  # every source's link
     importance: float = 0.0
+    cve_context: list[CveContext] = field(default_factory=list)  # one per CVE, in order
+
+    @property
+    def exploitation(self) -> tuple[bool, float]:
+        """(a CVE is on the KEV list, the highest EPSS score or -1): what ranks first."""
+        return (any(c.kev is not None for c in self.cve_context),
+                max((c.epss.score for c in self.cve_context if c.epss), default=-1.0))
 
     @property
     def commentary(self) -> list[str]:
@@ -47,12 +64,14 @@ class Briefing:
     generated_at: datetime
     since: datetime
     items: list[BriefingItem]
+    your_stack: YourStack = field(default_factory=YourStack)  # what touches the watchlist
 
     def as_dict(self) -> dict:
         return {
             "generated_at": self.generated_at.isoformat(),
             "since": self.since.isoformat(),
             "count": len(self.items),
+            "your_stack": self.your_stack.as_dict(),
             "items": [item.as_dict() for item in self.items],
         }
 
@@ -65,6 +84,16 @@ def importance(story: Story) -> float:
         + 2.0 * (len(story.sources) - 1)
         + 0.5 * min(len(story.vendors), 2)
     )
+
+
+def with_context(item: BriefingItem, contexts: dict[str, CveContext], *,
+                 today: date) -> BriefingItem:
+    """The item with its CVEs' KEV/EPSS/CVSS context and, first in "why it matters",
+    what KEV and EPSS say — written now, from current data, never stored."""
+    item.cve_context = [contexts.get(cve) or CveContext(id=cve) for cve in item.cves]
+    said = context_sentences([context_fact(c) for c in item.cve_context], today=today)
+    item.why_it_matters = [*said, *item.why_it_matters]
+    return item
 
 
 def item_for(story: Story) -> BriefingItem:
@@ -112,7 +141,9 @@ class BriefingService:
         """Items for these stories, in the order given (None: every article visible),
         each commentary sentence shown once unless ``distinct`` is False."""
         stories = await self._store.articles.get_stories(story_ids, guild_id=guild_id)
-        items = [item_for(s) for s in stories]
+        contexts = await cve_contexts(self._store, (c for s in stories for c in s.cves))
+        today = self._clock().date()
+        items = [with_context(item_for(s), contexts, today=today) for s in stories]
         return with_distinct_commentary(items) if distinct else items
 
     async def plan_scheduled(self, schedule: Schedule) -> int | None:
@@ -134,13 +165,23 @@ class BriefingService:
     async def build(
         self, since: datetime, *, limit: int = MAX_STORIES, guild_id: int | None = None
     ) -> Briefing:
-        """Every story first stored since ``since``, most important first. A guild sees
-        public stories and its own feeds'; None (the operator) sees everything."""
+        """Every story first stored since ``since``: those with a CVE on the KEV list
+        first, then by EPSS, then the most important and newest. A guild sees public
+        stories and its own feeds'; None (the operator) sees everything."""
         articles = self._store.articles
         story_ids = await articles.story_ids_since(since, limit=limit, guild_id=guild_id)
         items = await self.items(story_ids, guild_id=guild_id, distinct=False)
         oldest = datetime.min.replace(tzinfo=since.tzinfo)
-        items.sort(key=lambda i: (i.importance, i.published_at or oldest), reverse=True)
-        return Briefing(
-            generated_at=self._clock(), since=since, items=with_distinct_commentary(items)
-        )
+        items.sort(key=lambda i: (*i.exploitation, i.importance, i.published_at or oldest),
+                   reverse=True)
+        items = with_distinct_commentary(items)
+        stack = await self.your_stack(guild_id, items, since=since)
+        return Briefing(generated_at=self._clock(), since=since, items=items, your_stack=stack)
+
+    async def your_stack(
+        self, guild_id: int | None, items: Sequence[BriefingItem], *, since: datetime | None
+    ) -> YourStack:
+        """The "Your stack" section: ``guild_id``'s watchlist (None: the operator's own)
+        against these items and the CVEs added to KEV since ``since``."""
+        return await your_stack(self._store, OPERATOR_GUILD if guild_id is None else guild_id,
+                                items, since=since)

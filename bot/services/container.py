@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.services.actors import ActorService, NameSuggestions
 from bot.services.briefings import BriefingService
 from bot.services.catalogue import LazyTagger, lazy_tagger, prepare_catalogue
+from bot.services.cves import CveService
 from bot.services.schedules import ScheduleService
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
@@ -75,6 +76,7 @@ class Services:
         self.briefings = BriefingService(store, clock=clock)
         self.actors = ActorService(store, clock=clock, names=names)
         self.search = SearchService(store)
+        self.cves = CveService(store)
         self.subscriptions = SubscriptionService(
             store, clock=clock, names=names, max_per_user=settings.max_subscriptions
         )

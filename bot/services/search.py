@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.services.cves import cve_contexts
 from bot.services.errors import UserError
 from bot.services.snippets import choose_snippets
 from storage.models import SearchHit, SearchPage
@@ -35,7 +36,11 @@ class SearchService:
             query, limit=limit, offset=offset, guild_id=guild_id
         )
         snippets = choose_snippets(query, [hit.text for hit in found.hits])
-        found.hits = [replace(hit, snippet=snippet, text="")
+        cves = await self._store.articles.tag_values_of([h.article.id for h in found.hits],
+                                                        "cve")
+        contexts = await cve_contexts(self._store, (c for ids in cves.values() for c in ids))
+        found.hits = [replace(hit, snippet=snippet, text="", cve_context=[
+                          contexts[c] for c in cves.get(hit.article.id, [])])
                       for hit, snippet in zip(found.hits, snippets, strict=True)]
         return found
 
