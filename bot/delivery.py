@@ -24,6 +24,7 @@ from bot.ratelimit import RateLimiter
 from bot.render.alerts import Outgoing, alert_messages
 from bot.render.digest import digest_messages, thread_name
 from bot.render.embeds import pack, story_embed
+from bot.render.kev_alerts import vuln_messages
 from bot.services.briefings import BriefingItem, BriefingService
 from storage.models import Batch
 from storage.store import Store
@@ -165,6 +166,10 @@ class Deliverer:
     async def _render(
         self, batch: Batch, rendered: dict[tuple[int, ...], list[BriefingItem]]
     ) -> tuple[int, Messages]:
+        if batch.purpose == "alert" and not batch.story_ids:  # a CVE entered KEV, …
+            changes = await self._store.vuln_alerts.items(batch.id)
+            dm_user = batch.target_id if batch.target_kind == "user" else None
+            return len(changes), vuln_messages(changes, dm_user=dm_user)
         key = tuple(batch.story_ids)
         if key not in rendered:
             rendered[key] = await self._briefings.items(batch.story_ids)
@@ -229,6 +234,8 @@ class Deliverer:
         same thread: the header is not sent again once recorded (nor, within Discord's
         nonce window, once accepted), and the thread is made once."""
         header_id = batch.header_message_id
+        if len(messages) < 2:  # its stories were forgotten while it was rendered
+            return header_id
         if batch.sent_parts == 0 or header_id is None:
             header = await self._send(channel, messages[0].content or "", messages[0],
                                       batch.nonce(0), stats)

@@ -129,3 +129,19 @@ async def test_briefing_preview_is_a_private_digest(world, bot):
     assert sorted(e["title"] for e in cards["embeds"]) == sorted(t for t, _ in STORIES[:2])
     assert all(m["flags"] & 64 for m in preview.followups)  # ephemeral, no thread
     assert fake.threads == {} and fake.channel_messages(world.general.id) == []
+
+
+async def test_a_briefing_an_older_version_half_sent_is_finished_as_it_began(world, bot):
+    """A pending batch with parts sent but no header recorded (cards only, in the
+    channel, as before digests): the rest follows in the channel, no header, no thread."""
+    fake, store = world.fake, bot.services.store
+    await schedule_news(world)
+    ids = [await add_story(bot.services, title, text) for title, text in STORIES]
+    batch_id = await store.deliveries.plan("briefing", "channel", world.news.id, ids,
+                                           now=bot.services.clock())
+    await store.deliveries.mark_progress(batch_id, 1)  # its first 10 cards went out
+    await bot.deliverer.send_pending()
+    (rest,) = fake.channel_messages(world.news.id)
+    assert len(rest["embeds"]) == 2 and rest["nonce"].endswith("p1")
+    assert fake.threads == {} and await store.deliveries.counts() == {"sent": 1}
+
