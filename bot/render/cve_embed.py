@@ -16,7 +16,7 @@ from bot.render.embeds import (
     _fit,
     article_line,
 )
-from bot.render.sanitise import code_text, discord_text, fit_lines
+from bot.render.sanitise import discord_text, fit_lines
 from bot.render.story import Kind
 from bot.services.cves import CveLookup
 
@@ -36,7 +36,7 @@ def cve_embed(lookup: CveLookup) -> discord.Embed:
     )
     cvss = discord_text(cvss_text(ctx.cvss), 100)
     if ctx.cvss and ctx.cvss.vector:
-        cvss += "\n" + code_text(ctx.cvss.vector, 200)
+        cvss += "\n" + discord_text(ctx.cvss.vector, 200)
     embed.add_field(name="CVSS", value=cvss, inline=True)
     embed.add_field(name="EPSS", value=discord_text(epss_text(ctx.epss), FIELD_VALUE),
                     inline=True)

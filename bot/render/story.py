@@ -1,8 +1,9 @@
 """Facts about a story that every surface shows alike: its kind (for the card's colour
 and label), its lead source and the other sources that reported it.
 
-One rule, in order: **exploited** when its title or key points say a flaw is being
-exploited (in the wild, actively, a zero-day, in the KEV catalogue) and do not deny it;
+One rule, in order: **exploited** when one of its CVEs is on CISA's KEV list, or its
+title or key points say a flaw is being exploited (in the wild, actively, a zero-day,
+in the KEV catalogue) and do not deny it;
 else **actor** when it names a threat actor; else **breach** when it reports a breach,
 leak, theft of data, ransomware or extortion at a victim; else **other**."""
 
@@ -55,7 +56,7 @@ def says_exploited(text: str) -> bool:
 
 def story_kind(item: BriefingItem) -> Kind:
     texts = [item.title, *item.key_points]
-    if any(says_exploited(t) for t in texts):
+    if any(c.kev for c in item.cve_context) or any(says_exploited(t) for t in texts):
         return Kind.EXPLOITED
     if item.actors:
         return Kind.ACTOR
