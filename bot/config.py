@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.services.alerts import DEFAULT_MAX_AGE_HOURS
 
 BUNDLED_FEEDS = Path(__file__).parent / "news" / "default_feeds.txt"
+KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
+NVD_URL = "https://services.nvd.nist.gov/rest/json/cves/2.0"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -50,13 +53,21 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=0, le=32, alias="SECBRIEF_WORKERS")
     send_rate: float = Field(default=45.0, gt=0, alias="SECBRIEF_SEND_RATE")
 
+    # Vulnerability context (issue 12); an empty URL switches that source off.
+    kev_url: str | None = Field(default=KEV_URL, alias="SECBRIEF_KEV_URL")
+    epss_url: str | None = Field(default=EPSS_URL, alias="SECBRIEF_EPSS_URL")
+    nvd_url: str | None = Field(default=NVD_URL, alias="SECBRIEF_NVD_URL")
+    nvd_api_key: SecretStr | None = Field(default=None, alias="SECBRIEF_NVD_API_KEY")
+    epss_alert: float | None = Field(default=None, ge=0, le=1, alias="SECBRIEF_EPSS_ALERT")
+    max_vuln_bytes: int = Field(default=64_000_000, ge=100_000, alias="SECBRIEF_MAX_VULN_BYTES")
+
     # Test hooks: point discord.py at a local fake Discord. Never set in production.
     discord_api_base: str | None = Field(default=None, alias="SECBRIEF_DISCORD_API_BASE")
     discord_gateway: str | None = Field(default=None, alias="SECBRIEF_DISCORD_GATEWAY")
 
     log_level: str | None = Field(default=None, alias="SECBRIEF_LOG_LEVEL")
 
-    @field_validator("discord_token", "llm_api_key", mode="before")
+    @field_validator("discord_token", "llm_api_key", "nvd_api_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -65,6 +76,22 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("epss_alert", mode="before")
+    @classmethod
+    def _blank_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("kev_url", "epss_url", "nvd_url", mode="before")
+    @classmethod
+    def _source_url(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # switched off
+        text = str(value).strip()
+        if not text.lower().startswith(("http://", "https://")):
+            raise ValueError(f"{text[:60]!r} is not an http(s) URL: give one, or leave it "
+                             "empty to switch the source off")
+        return text
 
     @field_validator("database", mode="before")
     @classmethod

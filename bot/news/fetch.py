@@ -158,6 +158,11 @@ def _host_key(url: str) -> str:
     return (parts.hostname or "").lower()
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 def _fmt_seconds(value: float) -> str:
     return f"{value:g}s"
 
@@ -199,17 +204,20 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str = FEED_ACCEPT,
+        secret_headers: dict[str, str] | None = None,
     ) -> FetchResult:
         """GET `url` (conditionally), following at most max_redirects redirects.
 
-        Returns a FetchResult (not_modified=True and body None on 304); raises
-        FetchError for everything else that goes wrong.
+        `secret_headers` (an API key) go only to `url`'s own origin, never to a redirect
+        target elsewhere. Returns a FetchResult (not_modified=True and body None on
+        304); raises FetchError for everything else that goes wrong.
         """
         headers = {"User-Agent": self.user_agent, "Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        with_secrets = {**headers, **(secret_headers or {})}
         limits = self.limits
         deadline: float | None = None
         seen: set[str] = set()
@@ -225,7 +233,9 @@ class Fetcher:
                     deadline = asyncio.get_running_loop().time() + limits.total_timeout
                 try:
                     async with asyncio.timeout_at(deadline):
-                        outcome = await self._one_hop(current, headers)
+                        same_origin = _origin(current) == _origin(url)
+                        outcome = await self._one_hop(
+                            current, with_secrets if same_origin else headers)
                 except TimeoutError:
                     raise FetchError(
                         current, f"timed out after {_fmt_seconds(limits.total_timeout)}"
