@@ -193,6 +193,7 @@ class SecBrief(commands.Bot):
     async def alert_round(self) -> None:
         try:
             await self.alerts.plan_round()
+            await self.services.vuln_alerts.plan_round()  # a CVE entered KEV, …
             await self.deliverer.send_pending()
         except Exception:
             log.exception("alert round failed")

@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("target", metavar="URL_OR_ID")
     forget.add_argument("--json", action="store_true", help="print JSON")
 
+    watchlist = sub.add_parser("watchlist", help="the operator's stack watchlist")
+    watch_sub = watchlist.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, text in (("add", "watch a vendor or product"),
+                         ("remove", "stop watching a vendor or product")):
+        one = watch_sub.add_parser(action, help=text)
+        one.add_argument("kind", choices=("vendor", "product"), metavar="KIND",
+                         help="vendor or product")
+        one.add_argument("name", nargs="+", metavar="NAME")
+        one.add_argument("--json", action="store_true", help="print JSON")
+    watch_list = watch_sub.add_parser("list", help="the watched vendors and products")
+    watch_list.add_argument("--json", action="store_true", help="print JSON")
+
     sync = sub.add_parser("sync", help="sync slash commands with Discord")
     sync.add_argument("--guild", type=int, help="sync to this guild only")
     return parser
@@ -333,6 +345,30 @@ async def cmd_sync(args, settings: Settings) -> int:
     return await sync_commands(settings, guild_id=args.guild)
 
 
+async def cmd_watchlist(args, settings: Settings) -> int:
+    """The operator's own watchlist (the shell's /watchlist): a name secbrief does not
+    know is bad input (exit 2, nothing changed)."""
+    from bot.render.stack import watchlist_json, watchlist_text
+    from bot.shell import OPERATOR
+
+    async def action(services: Services) -> int:
+        watchlist = services.watchlist
+        if args.action == "add":
+            added = await watchlist.add(OPERATOR, args.kind, " ".join(args.name))
+            verb = "Added" if added.created else "Already watching"
+            text = f"{verb} {added.entry.kind} {added.entry.name}."
+        elif args.action == "remove":
+            removed = await watchlist.remove(OPERATOR, args.kind, " ".join(args.name))
+            text = f"Removed {removed.kind} {removed.name}."
+        entries = await watchlist.list(OPERATOR)
+        if args.action == "list":
+            text = watchlist_text(entries)
+        print(printable(dumps(watchlist_json(entries)) if args.json else text))
+        return OK
+
+    return await _with_services(settings, action)
+
+
 COMMANDS = {
     "run": cmd_run,
     "shell": cmd_shell,
@@ -344,6 +380,7 @@ COMMANDS = {
     "search": cmd_search,
     "forget": cmd_forget,
     "sync": cmd_sync,
+    "watchlist": cmd_watchlist,
 }
 
 

@@ -180,8 +180,12 @@ class Deliverer:
             return len(items), alert_messages(items, reasons, dm_user=dm_user)
         if _legacy_briefing(batch):
             return len(items), [Outgoing(m) for m in pack([story_embed(i) for i in items])]
+        schedule = await self._store.schedules.get(batch.target_id)
+        stack = (await self._briefings.your_stack(schedule.guild_id, items,
+                                                  since=batch.period_start)
+                 if schedule is not None else None)  # the server's watchlist, first
         return len(items), digest_messages(items, start=batch.period_start,
-                                           end=batch.created_at)
+                                           end=batch.created_at, stack=stack)
 
     async def _deliver(
         self, batch: Batch, stats: DeliveryStats,

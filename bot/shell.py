@@ -55,6 +55,9 @@ HELP = """Commands:
                                  new stories on it are shown after /ingest or /import
   /unsubscribe KIND VALUE        stop following it
   /subscriptions                 what you follow
+  /watchlist list                the operator's stack: vendors and products watched
+  /watchlist add|remove KIND NAME  KIND vendor or product; briefings open with
+                                 "Your stack", and a CVE entering KEV is shown
   /feeds list|status             the operator's feeds and their poll status
   /feeds add URL | remove URL    change the operator's feed list
   /ingest                        poll the operator's feeds once now
@@ -108,6 +111,11 @@ def alerts_text(alerts: list[TerminalAlert]) -> str:
 
     blocks = []
     for alert in alerts:
+        if alert.changes:  # a CVE entered KEV, a followed CVE's EPSS crossed the threshold
+            from bot.render.kev_alerts import vuln_text
+
+            blocks.append(vuln_text(alert.changes))
+            continue
         header = f"New on what you follow — {plural(len(alert.items), 'story', 'stories')}"
         cards = []
         for item in alert.items:
@@ -132,6 +140,7 @@ class Shell:
             "unsubscribe": self._unsubscribe,
             "subscriptions": self._subscriptions,
             "feeds": self._feeds,
+            "watchlist": self._watchlist,
             "ingest": self._ingest,
             "import": self._import,
             "forget": self._forget,
@@ -246,6 +255,25 @@ class Shell:
                 lines.append(line)
             return "\n".join(lines)
         raise UserError("Usage: /feeds list | status | add URL | remove URL")
+
+    async def _watchlist(self, arg: str) -> str:
+        from bot.render.stack import watchlist_text
+
+        action, _, rest = arg.partition(" ")
+        action = action.lower() or "list"
+        watchlist = self.services.watchlist
+        if action in ("add", "remove"):
+            kind, name = self._kind_value(
+                rest, f"/watchlist {action} KIND NAME, e.g. /watchlist {action} vendor Fortinet")
+            if action == "add":
+                added = await watchlist.add(self.caller, kind, name)
+                verb = "Added" if added.created else "Already watching"
+                return f"{verb} {added.entry.kind} {added.entry.name}."
+            removed = await watchlist.remove(self.caller, kind, name)
+            return f"Removed {removed.kind} {removed.name}."
+        if action == "list":
+            return watchlist_text(await watchlist.list(self.caller))
+        raise UserError("Usage: /watchlist list | add KIND NAME | remove KIND NAME")
 
     async def _with_alerts(self, add: Callable[[], Awaitable[IngestReport]]) -> str:
         """Add articles, then show the alerts they raised for the shell's subscriptions.

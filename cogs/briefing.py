@@ -41,8 +41,11 @@ class BriefingCog(commands.GroupCog, group_name="briefing", description="Daily b
             return
         # A private preview cannot hold a thread: the header, then the cards, as followups.
         items = briefing.items[:PREVIEW_STORIES]
+        stack = (await self.services.briefings.your_stack(interaction.guild_id, briefing.items,
+                                                          since=since)
+                 if interaction.guild_id is not None else None)  # this server's watchlist
         for part in digest_messages(items, start=since, end=briefing.generated_at,
-                                    preview=True):
+                                    preview=True, stack=stack):
             await interaction.followup.send(
                 content=part.content, embeds=part.embeds, view=part.view or MISSING,
                 ephemeral=True, allowed_mentions=NO_MENTIONS)

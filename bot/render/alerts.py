@@ -32,6 +32,8 @@ class Outgoing:
 def reason_text(reason: MatchReason) -> str:
     """What matched, as plain text (each surface escapes it): "actor APT29 — you follow
     Cozy Bear", "keyword: sharepoint", "cve: CVE-2024-3400"."""
+    if reason.kind.startswith("watchlist "):  # a server's stack: "vendor X — your watchlist"
+        return f"{reason.kind.removeprefix('watchlist ')} {reason.display} — your watchlist"
     text = (f"actor {reason.display}" if reason.kind == "actor"
             else f"{reason.kind}: {reason.display}")
     if reason.alias and reason.alias.lower() != reason.display.lower():
@@ -74,7 +76,7 @@ def alert_view(user_id: int, reasons: Sequence[MatchReason]) -> discord.ui.View:
     the Mute button), then Mute. Stopped before it is sent: the buttons are dynamic
     items registered at start, so nothing is kept in memory per message."""
     view = discord.ui.View(timeout=None)
-    distinct = {r.subscription_id: r for r in reasons}
+    distinct = {r.subscription_id: r for r in reasons if r.subscription_id}  # 0: watchlist
     for reason in list(distinct.values())[: MAX_BUTTONS - 1]:
         view.add_item(UnsubscribeButton(reason.subscription_id, unsubscribe_label(reason)))
     view.add_item(MuteButton(user_id))

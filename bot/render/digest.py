@@ -13,8 +13,10 @@ from bot.render.alerts import Outgoing
 from bot.render.common import day, plural
 from bot.render.embeds import COLOUR, DESCRIPTION, pack, read_view, stamp, story_embed
 from bot.render.sanitise import discord_text, fit_lines, link
+from bot.render.stack import stack_lines
 from bot.render.story import TOP_HEADLINES, kind_counts, lead_source
 from bot.services.briefings import BriefingItem
+from bot.services.your_stack import YourStack
 
 THREAD_NAME = 100  # Discord's limit for a thread name
 
@@ -31,13 +33,14 @@ def headline(number: int, item: BriefingItem) -> str:
 
 def header_embed(
     items: Sequence[BriefingItem], *, start: datetime | None, end: datetime | None,
-    top: int = TOP_HEADLINES,
+    top: int = TOP_HEADLINES, stack: YourStack | None = None,
 ) -> discord.Embed:
     """The digest's header card. ``start``/``end``: the period covered (shown as
-    Discord timestamps, so each reader sees their own time zone)."""
+    Discord timestamps, so each reader sees their own time zone). ``stack``: the
+    server's "Your stack" section, first."""
     title = (f"{plural(len(items), 'story', 'stories')} from "
              f"{plural(source_count(items), 'source')}")
-    lines = []
+    lines = stack_lines(stack) if stack is not None else []
     if start is not None and end is not None:
         lines.append(f"**Covers** {stamp(start)} → {stamp(end)}")
     lines += [kind_counts(items), "", "**Top headlines**"]
@@ -73,11 +76,11 @@ def card_messages(items: Sequence[BriefingItem]) -> list[Outgoing]:
 
 def digest_messages(
     items: Sequence[BriefingItem], *, start: datetime | None, end: datetime | None,
-    preview: bool = False,
+    preview: bool = False, stack: YourStack | None = None,
 ) -> list[Outgoing]:
     """The header, then the card messages: part 0 is the header (a thread is started
     from it), parts 1… the cards."""
-    header = Outgoing([header_embed(items, start=start, end=end)],
+    header = Outgoing([header_embed(items, start=start, end=end, stack=stack)],
                       content=header_content(len(items), preview=preview))
     return [header, *card_messages(items)]
 

@@ -24,6 +24,7 @@ from bot.render.cve import (
     known,
     vendor_product,
 )
+from bot.render.stack import stack_text
 from bot.render.story import (
     LABELS,
     TOP_HEADLINES,
@@ -114,7 +115,9 @@ def briefing_text(briefing: Briefing) -> str:
     ]
     if len(items) > TOP_HEADLINES:
         header.append(f"  …and {len(items) - TOP_HEADLINES} more below.")
-    return "\n\n".join(["\n".join(header), *(story_text(item) for item in items)])
+    stack = stack_text(briefing.your_stack)  # what touches the watchlist, first
+    return "\n\n".join([*([stack] if stack else []), "\n".join(header),
+                        *(story_text(item) for item in items)])
 
 
 @_printed

@@ -24,6 +24,7 @@ from bot.services.cves import CveService
 from bot.services.schedules import ScheduleService
 from bot.services.search import SearchService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.watchlist import WatchlistService
 from storage.store import Store
 from storage.timeutil import utcnow
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from bot.services.feeds import FeedService
     from bot.services.forget import ForgetService
     from bot.services.ingest import IngestService
+    from bot.services.kev_alerts import VulnAlertService
     from bot.services.terminal_alerts import TerminalAlerts
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class Services:
             store, clock=clock, names=names, max_per_user=settings.max_subscriptions
         )
         self.schedules = ScheduleService(store, clock=clock)
+        self.watchlist = WatchlistService(store, clock=clock)
 
     @cached_property
     def session(self) -> aiohttp.ClientSession:
@@ -171,7 +174,16 @@ class Services:
         alerts = AlertService(self.store, clock=self.clock,
                               max_age=timedelta(hours=self.settings.alert_max_age))
         return TerminalAlerts(self.store, alerts=alerts, briefings=self.briefings,
-                              clock=self.clock)
+                              clock=self.clock, vulns=self.vuln_alerts)
+
+    @cached_property
+    def vuln_alerts(self) -> VulnAlertService:
+        """Alerts on change: a CVE entering KEV, a followed CVE's EPSS score crossing
+        SECBRIEF_EPSS_ALERT."""
+        from bot.services.kev_alerts import VulnAlertService
+
+        return VulnAlertService(self.store, clock=self.clock,
+                                epss_threshold=getattr(self.settings, "epss_alert", None))
 
     @cached_property
     def forget(self) -> ForgetService:
