@@ -127,6 +127,12 @@ class VulnRepository:
         async with self._db.execute("SELECT count(*) FROM epss") as cur:
             return (await cur.fetchone())[0]
 
+    async def cvss_count(self, *, source: str | None = None) -> int:
+        async with self._db.execute(
+            "SELECT count(*) FROM cvss WHERE ? IS NULL OR source = ?", (source, source)
+        ) as cur:
+            return (await cur.fetchone())[0]
+
     # -- KEV ---------------------------------------------------------------------------
     async def replace_kev(self, entries: Sequence[KevEntry], *, now: datetime) -> KevDiff:
         """Make ``entries`` the catalogue (one transaction) and say what changed. On the

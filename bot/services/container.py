@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from bot.services.ingest import IngestService
     from bot.services.kev_alerts import VulnAlertService
     from bot.services.terminal_alerts import TerminalAlerts
+    from bot.services.vulns import VulnService
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,21 @@ class Services:
 
         return VulnAlertService(self.store, clock=self.clock,
                                 epss_threshold=getattr(self.settings, "epss_alert", None))
+
+    @cached_property
+    def vulns(self) -> VulnService:
+        """KEV / EPSS / NVD refreshes: the feed session and SSRF guard, with a body cap
+        of its own (SECBRIEF_MAX_VULN_BYTES: the EPSS file is larger than any feed)."""
+        from dataclasses import replace
+
+        from bot.news.fetch import Fetcher
+        from bot.services.vulns import VulnService, sources_from
+
+        settings = self.settings
+        limits = replace(fetch_limits(settings), max_bytes=settings.max_vuln_bytes)
+        fetcher = Fetcher(self.session, limits, allow_private=settings.allow_private_feeds)
+        return VulnService(self.store, fetcher=fetcher, sources=sources_from(settings),
+                           clock=self.clock)
 
     @cached_property
     def forget(self) -> ForgetService:
