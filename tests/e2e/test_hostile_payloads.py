@@ -3,9 +3,10 @@ as plain text on Discord.
 
 The real bot (in-process, discord.py against the fake Discord) is driven through each
 surface — story embeds (briefing preview, scheduled briefing, alerts), the actor embed
-and its pager, lookups, search, subscriptions, feed list and status, briefing status,
-autocomplete, buttons and error replies — with stories, sources, feed titles, errors
-and user input built from tests/fixtures/hostile_strings.txt. Then every message the
+and its pager, lookups, /cve (hostile KEV and NVD text), search, subscriptions, feed
+list and status, briefing status, autocomplete, buttons and error replies — with
+stories, sources, feed titles, errors and user input built from
+tests/fixtures/hostile_strings.txt. Then every message the
 fake recorded (channel posts, DMs, interaction responses and followups) is walked field
 by field and checked against the model of Discord's rendering in
 tests/render/discord_model.py. Nothing bypasses the check: it reads what discord.py
@@ -15,11 +16,12 @@ actually sent.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from bot.render.sanitise import safe_url
 from bot.services.caller import Caller
+from storage.vuln_models import CvssScore, KevEntry
 from tests.e2e.conftest import STORIES, World, add_story, everything_posted
 from tests.fake_discord import FakeInteraction
 from tests.feedserver import make_rss
@@ -119,6 +121,28 @@ async def add_hostile_stories(bot, count: int) -> list[int]:
     return stories
 
 
+HOSTILE_CVE = "CVE-2024-3400"
+
+
+async def add_hostile_cve(bot) -> None:
+    """A CVE whose KEV entry and NVD description are hostile, named by a story with a
+    hostile title (so its card carries a badge and /cve lists it)."""
+    strings, vulns, now = hostile_strings(), bot.services.store.vulns, bot.services.clock()
+    await vulns.replace_kev([KevEntry(
+        cve=HOSTILE_CVE, vendor=strings[0][:80], product=strings[1][:80],
+        name=combined(parts=3, offset=2), date_added=date(2024, 4, 12),
+        due_date=date(2024, 4, 19), required_action=combined(parts=3, offset=9),
+        known_ransomware=True, description=combined(parts=6, offset=4))], now=now)
+    await vulns.replace_epss([(HOSTILE_CVE, 0.94, 0.99)], score_date=date(2026, 11, 30),
+                             now=now)
+    await vulns.upsert_cvss([CvssScore(HOSTILE_CVE, 10.0, "CRITICAL",
+                                       combined(parts=2, offset=6)[:200])], now=now)
+    await add_story(bot.services, f"{HOSTILE_CVE} exploited {combined(parts=2, offset=8)}"[:300],
+                    f"Attackers exploit {HOSTILE_CVE} in firewalls; {strings[3]} said the "
+                    "vendor shipped hotfixes for every release.", url=f"{STORY_URL}cve",
+                    source=f"Wire CVE {strings[5]}"[:120])
+
+
 async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_server):
     fake, store, services = world.fake, bot.services.store, bot.services
     hostile_value = "[x](http://evil.example/s) **@everyone** <@&1> `a` ||b||"
@@ -132,6 +156,7 @@ async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_
         "actor", "Ethereal Panda", channel_id=world.alerts.id)
     clock = services.clock
     await add_hostile_stories(bot, 7)
+    await add_hostile_cve(bot)
     # A row an older version stored, before anything stripped control characters.
     async with store.db.execute(
         "UPDATE articles SET title = title || ?, source = source || ? WHERE url = ?",
@@ -179,6 +204,13 @@ async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_
     for query in ("[a](http://evil.example) **b** <@1>", combined(parts=2)[:200]):
         await slash(world, "search", options={"query": query})
 
+    # /cve: hostile KEV and NVD text, a hostile story title; hostile IDs refused with an
+    # echo; autocomplete.
+    await slash(world, "cve", options={"id": HOSTILE_CVE.lower()})
+    for bad in ("CVE-[1](http://evil.example) @everyone", "<@1> **CVE-2024-1**"):
+        await slash(world, "cve", options={"id": bad})
+    choices += await complete(world, "cve", "id", "cve-2")
+
     # Subscriptions and error replies that echo the user's input.
     await slash(world, "subscriptions")
     await slash(world, "unsubscribe", options={"kind": "keyword", "value": hostile_value})
@@ -220,3 +252,6 @@ async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_
     assert "evil.example" in everything and "@\u200beveryone" in everything
     assert "\x1b" not in everything and "\x9b" not in everything
     assert followed.content and "Flax Typhoon" in followed.content
+    cve_titles = [e["title"] for m in messages for e in m.get("embeds") or []
+                  if (e.get("title") or "").startswith(f"{HOSTILE_CVE} — ")]
+    assert cve_titles and "evil.example" in cve_titles[0]  # the /cve embed was walked
