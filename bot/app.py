@@ -30,6 +30,7 @@ from bot.services.alerts import AlertService
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.services.maintenance import compact_search_index
+from bot.services.vulns import ROUND_INTERVAL as VULN_ROUND_INTERVAL
 from bot.views import DYNAMIC_ITEMS
 from storage.models import Batch
 from storage.timeutil import utcnow
@@ -149,6 +150,9 @@ class SecBrief(commands.Bot):
                         first_run=datetime.now(UTC))
         self.jobs.every("alerts", self.settings.alert_interval, self.alert_round)
         self.jobs.every("compact", COMPACT_INTERVAL, self.compact_round)
+        # KEV / EPSS / NVD: each round refreshes the sources that are due (first round
+        # one interval after start; `secbrief vulns refresh` fetches at once).
+        self.jobs.every("vulns", VULN_ROUND_INTERVAL, self.vulns_round)
         for schedule in await self.services.store.schedules.all():
             self.jobs.set_briefing(schedule, self.briefing_round)
         self.jobs.scheduler.start()
@@ -197,6 +201,15 @@ class SecBrief(commands.Bot):
             await self.deliverer.send_pending()
         except Exception:
             log.exception("alert round failed")
+
+    async def vulns_round(self) -> None:
+        try:
+            for report in await self.services.vulns.refresh():
+                if report.outcome in ("updated", "failed"):
+                    log.info("vulns: %s %s (%s records)%s", report.source, report.outcome,
+                             report.records, f": {report.error}" if report.error else "")
+        except Exception:
+            log.exception("vulnerability refresh round failed")
 
     async def compact_round(self) -> None:
         try:

@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     watch_list = watch_sub.add_parser("list", help="the watched vendors and products")
     watch_list.add_argument("--json", action="store_true", help="print JSON")
 
+    vulns = sub.add_parser("vulns", help="the KEV, EPSS and NVD sources: refresh or status")
+    vulns_sub = vulns.add_subparsers(dest="action", metavar="ACTION", required=True)
+    refresh = vulns_sub.add_parser("refresh", help="fetch the sources that are due now")
+    refresh.add_argument("--force", action="store_true", help="fetch every source, due or not")
+    refresh.add_argument("--json", action="store_true", help="print JSON")
+    vulns_status = vulns_sub.add_parser("status", help="each source's state")
+    vulns_status.add_argument("--json", action="store_true", help="print JSON")
+
     sync = sub.add_parser("sync", help="sync slash commands with Discord")
     sync.add_argument("--guild", type=int, help="sync to this guild only")
     return parser
@@ -225,6 +233,7 @@ async def cmd_ingest(args, settings: Settings) -> int:
                   flush=True)
             if args.once:
                 return BAD_INPUT if refused else NOTHING_DONE if failed else OK
+            await services.vulns.refresh()  # KEV / EPSS / NVD, those that are due
             await asyncio.sleep(settings.poll_interval)
 
     return await _with_services(settings, action)
@@ -369,6 +378,25 @@ async def cmd_watchlist(args, settings: Settings) -> int:
     return await _with_services(settings, action)
 
 
+async def cmd_vulns(args, settings: Settings) -> int:
+    """`refresh` exits 1 when every enabled source failed; `status` always 0."""
+    from bot.render import vuln_sources
+
+    async def action(services: Services) -> int:
+        if args.action == "status":
+            statuses = await services.vulns.status()
+            print(printable(dumps(vuln_sources.status_json(statuses)) if args.json
+                            else vuln_sources.status_text(statuses)))
+            return OK
+        reports = await services.vulns.refresh(force=args.force)
+        print(printable(dumps(vuln_sources.refresh_json(reports)) if args.json
+                        else vuln_sources.refresh_text(reports)))
+        enabled = [r for r in reports if r.enabled]
+        return NOTHING_DONE if enabled and all(r.failed for r in enabled) else OK
+
+    return await _with_services(settings, action)
+
+
 COMMANDS = {
     "run": cmd_run,
     "shell": cmd_shell,
@@ -381,6 +409,7 @@ COMMANDS = {
     "forget": cmd_forget,
     "sync": cmd_sync,
     "watchlist": cmd_watchlist,
+    "vulns": cmd_vulns,
 }
 
 
