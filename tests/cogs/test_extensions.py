@@ -14,6 +14,7 @@ from bot.config import Settings
 
 EXPECTED = {
     "actor": None,
+    "cve": None,
     "search": None,
     "subscribe": None,
     "unsubscribe": None,
@@ -81,7 +82,8 @@ async def test_autocomplete_where_users_pick_from_a_list(tree_bot: SecBrief):
     completed = {(c.qualified_name, p.name) for c in leaves(tree_bot)
                  for p in c.parameters if p.autocomplete}
     assert completed == {("actor", "name"), ("briefing schedule", "timezone"),
-                         ("feeds remove", "url"), ("unsubscribe", "value")}
+                         ("feeds remove", "url"), ("unsubscribe", "value"),
+                         ("cve", "cve_id")}  # /cve id: (cve_id is its Python name)
     kinds = next(c for c in leaves(tree_bot) if c.name == "subscribe").get_parameter("kind")
     assert [choice.value for choice in kinds.choices] == [
         "actor", "cve", "vendor", "keyword", "source"]
