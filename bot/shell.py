@@ -152,7 +152,9 @@ class Shell:
         lines.append(EMPTY_STORE if count == 0
                      else f"The store holds {plural(count, 'article')}.")
         # Alerts planned while no shell was open (by the bot's or `secbrief ingest`'s
-        # rounds) wait in the ledger: shown now.
+        # rounds) wait in the ledger: shown now — with a CVE that entered KEV since the
+        # last look (a `secbrief vulns refresh` from cron plans no alerts itself).
+        await self.services.vuln_alerts.plan_round()
         waiting = alerts_text(await self.services.terminal_alerts.take())
         return "\n".join(lines) + (f"\n\n{waiting}" if waiting else "")
 
