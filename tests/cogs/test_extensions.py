@@ -21,6 +21,7 @@ EXPECTED = {
     "subscriptions": None,
     "briefing": {"now", "schedule", "off", "status"},
     "feeds": {"add", "remove", "list", "status"},
+    "watchlist": {"add", "remove", "list"},
 }
 
 
@@ -83,10 +84,19 @@ async def test_autocomplete_where_users_pick_from_a_list(tree_bot: SecBrief):
                  for p in c.parameters if p.autocomplete}
     assert completed == {("actor", "name"), ("briefing schedule", "timezone"),
                          ("feeds remove", "url"), ("unsubscribe", "value"),
-                         ("cve", "cve_id")}  # /cve id: (cve_id is its Python name)
+                         ("cve", "cve_id"),  # /cve id: (cve_id is its Python name)
+                         ("watchlist add", "name"), ("watchlist remove", "name")}
     kinds = next(c for c in leaves(tree_bot) if c.name == "subscribe").get_parameter("kind")
     assert [choice.value for choice in kinds.choices] == [
         "actor", "cve", "vendor", "keyword", "source"]
+
+
+async def test_watchlist_defaults_to_manage_server(tree_bot: SecBrief):
+    group = tree_bot.tree.get_command("watchlist")
+    assert group is not None and group.default_permissions is not None
+    assert group.default_permissions.manage_guild  # and checked again when it runs
+    kinds = group.get_command("add").get_parameter("kind")
+    assert [choice.value for choice in kinds.choices] == ["vendor", "product"]
 
 
 async def test_payload_fits_discord(tree_bot: SecBrief):
