@@ -184,7 +184,7 @@ class Services:
         from bot.services.kev_alerts import VulnAlertService
 
         return VulnAlertService(self.store, clock=self.clock,
-                                epss_threshold=getattr(self.settings, "epss_alert", None))
+                                epss_threshold=self.settings.epss_alert)
 
     @cached_property
     def vulns(self) -> VulnService:

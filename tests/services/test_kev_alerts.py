@@ -192,6 +192,12 @@ async def test_epss_crossing_alerts_a_followed_cve_once(services: Services, cloc
     assert (await services.store.deliveries.counts()) == {"pending": 1}
 
 
+async def test_the_threshold_comes_from_the_settings(settings: Settings, clock: Clock):
+    with_alert = settings.model_copy(update={"epss_alert": 0.5})
+    async with open_services(with_alert, clock=clock) as opened:
+        assert opened.vuln_alerts.epss_threshold == 0.5
+
+
 async def test_without_a_threshold_epss_alerts_nobody(services: Services, clock: Clock):
     assert services.vuln_alerts.epss_threshold is None
     await services.store.vulns.replace_epss([("CVE-2024-3400", 0.1, 0.5)],
