@@ -13,8 +13,9 @@ What a reader needs to decide, in this order (at most five sentences):
    first story in the store;
 3. the trend (this story's rank among the subject's stories of the last 7 days, against
    the 7 days before) and how many outlets report it;
-4. exploitation and patch status as the text states it, per CVE (``CveFact`` is the seam
-   where KEV and EPSS join).
+4. exploitation and patch status as the text states it, per CVE; and, when a briefing
+   is built, what CISA KEV and FIRST EPSS say (``context_sentences``: KEV data arrives
+   after the story, so these are written from current data, never stored).
 
 A briefing shows each sentence once: ``distinct_across`` drops a sentence an earlier
 item already carried (the "who" sentence of an actor with several stories, typically).
@@ -110,6 +111,9 @@ class StoryFacts:
         data = asdict(self)
         if data["new"]:
             data["new"]["latest_date"] = _iso(self.new.latest_date if self.new else None)
+        for cve in data["cves"]:  # JSON for the LLM: dates as ISO strings
+            for key in ("kev_added", "kev_due"):
+                cve[key] = cve[key].isoformat() if cve[key] else None
         return data
 
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
-from bot.intel.commentary import CveFact, context_fact, context_sentences, percentile_words
+from bot.intel.commentary import (
+    CveFact,
+    StoryFacts,
+    context_fact,
+    context_sentences,
+    percentile_words,
+)
 from storage.vuln_models import CveContext, EpssScore, KevEntry
 
 TODAY = date(2026, 12, 1)
@@ -59,3 +66,11 @@ def test_percentiles_are_rounded_down_and_ordinal():
     assert [percentile_words(p) for p in (0.9999, 0.5, 0.2199, 0.013, 0.111, 0.0)] == [
         "99th percentile", "50th percentile", "21st percentile", "1st percentile",
         "11th percentile", "below the 1st percentile"]
+
+
+def test_facts_with_kev_dates_serialise_for_the_llm():
+    facts = StoryFacts(title="t", sources=["Wire A"], cves=[
+        CveFact("CVE-2024-3400", kev_added=date(2024, 4, 12), kev_due=date(2024, 4, 19))])
+    data = json.loads(json.dumps(facts.as_dict()))
+    assert data["cves"][0]["kev_added"] == "2024-04-12"
+    assert data["cves"][0]["kev_due"] == "2024-04-19"
