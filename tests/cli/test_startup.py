@@ -44,6 +44,7 @@ def heavy(modules: list[str]) -> list[str]:
         ("actor", "Flax Typhoon"),
         ("search", "sanctions", "--json"),
         ("briefing", "--json"),
+        ("cve", "CVE-2024-3400", "--json"),
     ],
 )
 def test_read_commands_import_nothing_heavy(db_path: Path, args: tuple[str, ...]) -> None:
