@@ -43,6 +43,10 @@ def make_settings(db: Path, **overrides) -> Settings:
         "SECBRIEF_WORKERS": 0,
         "SECBRIEF_ALLOW_PRIVATE_FEEDS": True,  # test servers live on 127.0.0.1
         "SECBRIEF_FETCH_TIMEOUT": 5,
+        # the vulnerability sources are off unless a test points them at 127.0.0.1
+        "SECBRIEF_KEV_URL": "",
+        "SECBRIEF_EPSS_URL": "",
+        "SECBRIEF_NVD_URL": "",
         **overrides,
     }
     return Settings(_env_file=None, **values)
