@@ -185,3 +185,16 @@ def test_a_piped_session_prints_no_prompt(db_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "secbrief>" not in done.stdout
     assert "Flax Typhoon (CN)" in done.stdout
+
+
+async def test_forget_counts_read_right(services: Services, tmp_path: Path) -> None:
+    apt29, _ = write_articles(tmp_path / "news", services.clock())
+    await session(services, "/subscribe actor APT29")
+    rounds = AlertService(services.store, clock=services.clock)
+    await rounds.plan_round()
+    (article_id,) = (await services.ingest.import_files([apt29])).added_ids
+    assert await rounds.plan_round()  # one batch waiting for the shell, with this story
+    shell = Shell(services)
+    out = await shell.handle(f"/forget {article_id}")
+    assert "is gone, with 1 pending delivery." in out
+    assert "from 1 tag count." in out

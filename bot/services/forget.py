@@ -46,13 +46,15 @@ class ForgetReport:
         if f.story_removed:
             story = f"its story {a.story_id} is gone"
             if f.pending_deliveries_removed:
-                story += f", with {f.pending_deliveries_removed} pending deliveries"
+                pending = f.pending_deliveries_removed
+                story += f", with {pending} pending deliver{'y' if pending == 1 else 'ies'}"
             lines.append(f"  {story}.")
         elif a.story_id is not None:
             left = f.story_articles_left
             lines.append(f"  its story {a.story_id} keeps {left} other article"
                          f"{'s' if left != 1 else ''}; its commentary was refreshed.")
-        lines.append(f"  removed from search and from {f.tags_removed} tag counts.")
+        tags = f.tags_removed
+        lines.append(f"  removed from search and from {tags} tag count{'' if tags == 1 else 's'}.")
         return "\n".join(lines)
 
 
