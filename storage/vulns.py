@@ -9,6 +9,8 @@ staging table, so neither the new nor the old 300,000 scores are held in Python.
 from __future__ import annotations
 
 import itertools
+import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
@@ -28,6 +30,21 @@ from storage.vuln_models import (
 from storage.vuln_names import normalise_name
 
 EPSS_CHUNK = 20_000  # rows per staging transaction: other writers get a turn between
+_STAGING = "epss_staging_"  # + "<pid>_<n>": one table per load in progress
+_STAGING_NAME = re.compile(r"epss_staging_\d+_\d+")
+_loads = itertools.count(1)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 _KEV_COLUMNS = (
     "cve, vendor, product, name, date_added, due_date, required_action, known_ransomware,"
@@ -166,31 +183,32 @@ class VulnRepository:
         and leaves the previous scores in place. ``crossed``: CVEs whose score is now
         ≥ ``threshold`` and was below it (or absent) before — none on the first load."""
         counted = _Counted(rows)
+        staging = f"{_STAGING}{os.getpid()}_{next(_loads)}"
+        await self._drop_abandoned_staging()
         try:
             async with write_lock(self._db):
-                await self._db.execute("DROP TABLE IF EXISTS epss_staging")
                 await self._db.execute(
-                    "CREATE TABLE epss_staging (cve TEXT PRIMARY KEY, score REAL NOT NULL,"
+                    f"CREATE TABLE {staging} (cve TEXT PRIMARY KEY, score REAL NOT NULL,"
                     " percentile REAL NOT NULL) WITHOUT ROWID"
                 )
             while True:
                 before = counted.count
                 async with Transaction(self._db) as db:
                     await db.executemany(
-                        "INSERT OR REPLACE INTO epss_staging VALUES (?, ?, ?)",
+                        f"INSERT OR REPLACE INTO {staging} VALUES (?, ?, ?)",
                         counted.take(EPSS_CHUNK),
                     )
                 if counted.count - before < EPSS_CHUNK:
                     break
             async with Transaction(self._db) as db:
-                async with db.execute("SELECT count(*) FROM epss_staging") as cur:
+                async with db.execute(f"SELECT count(*) FROM {staging}") as cur:
                     total = (await cur.fetchone())[0]
                 async with db.execute("SELECT EXISTS (SELECT 1 FROM epss)") as cur:
                     first = not (await cur.fetchone())[0]
                 crossed: list[EpssScore] = []
                 if threshold is not None and not first:
                     async with db.execute(
-                        "SELECT n.cve, n.score, n.percentile FROM epss_staging n"
+                        f"SELECT n.cve, n.score, n.percentile FROM {staging} n"
                         " LEFT JOIN epss o ON o.cve = n.cve"
                         " WHERE n.score >= ? AND (o.score IS NULL OR o.score < ?)"
                         " ORDER BY n.score DESC, n.cve",
@@ -199,13 +217,28 @@ class VulnRepository:
                         crossed = [EpssScore(r[0], r[1], r[2], score_date)
                                    for r in await cur.fetchall()]
                 await db.execute("DROP TABLE epss")
-                await db.execute("ALTER TABLE epss_staging RENAME TO epss")
+                await db.execute(f"ALTER TABLE {staging} RENAME TO epss")
                 await _set_counts(db, "epss", records=total, data_date=score_date)
         except BaseException:
             async with write_lock(self._db):
-                await self._db.execute("DROP TABLE IF EXISTS epss_staging")
+                await self._db.execute(f"DROP TABLE IF EXISTS {staging}")
             raise
         return EpssDiff(total=total, crossed=crossed, first_load=first)
+
+    async def _drop_abandoned_staging(self) -> None:
+        """Staging tables of loads whose process is gone (killed mid-load). Each load
+        stages under its own name, so two processes loading at once (the bot's round and
+        `vulns refresh` from cron) never mix rows; their swaps simply follow each other."""
+        async with self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?",
+            (_STAGING + "*",),
+        ) as cur:
+            names = [row[0] for row in await cur.fetchall()]
+        for name in names:
+            pid = name.removeprefix(_STAGING).split("_")[0]
+            if pid.isdigit() and not _alive(int(pid)) and _STAGING_NAME.fullmatch(name):
+                async with write_lock(self._db):
+                    await self._db.execute(f"DROP TABLE IF EXISTS {name}")
 
     # -- CVSS --------------------------------------------------------------------------
     async def upsert_cvss(

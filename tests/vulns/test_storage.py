@@ -3,6 +3,9 @@ CVSS caching, source state."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -116,9 +119,26 @@ async def test_epss_load_failing_midway_keeps_previous_scores(store: Store) -> N
     ctx = await repo.context_one("CVE-2024-0001")
     assert ctx.epss is not None and ctx.epss.date == date(2026, 2, 27)
     assert await repo.epss_count() == 1
+    assert await staging_tables(store) == []
+
+
+async def staging_tables(store: Store) -> list[str]:
     async with store.db.execute(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'epss_staging'") as cur:
-        assert (await cur.fetchone())[0] == 0
+        "SELECT name FROM sqlite_master WHERE name GLOB 'epss_staging*'") as cur:
+        return [row[0] for row in await cur.fetchall()]
+
+
+async def test_epss_staging_of_a_killed_load_is_dropped_a_live_ones_kept(store: Store) -> None:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await proc.wait()
+    dead_pid = proc.pid  # a process that has ended, as one killed mid-load
+    live = f"epss_staging_{os.getppid()}_1"  # a process that is running: its load may be
+    for name in (f"epss_staging_{dead_pid}_7", live):
+        await store.db.execute(f"CREATE TABLE {name} (cve TEXT PRIMARY KEY) WITHOUT ROWID")
+    await store.vulns.replace_epss([("CVE-2024-0001", 0.1, 0.2)], score_date=date(2026, 3, 1),
+                                   now=NOW)
+    assert await staging_tables(store) == [live]
+    assert await store.vulns.epss_count() == 1
 
 
 async def _article(store: Store, title: str, cves: list[str], published: datetime) -> None:
@@ -175,3 +195,20 @@ async def test_source_success_and_failure(store: Store) -> None:
     status = await repo.source_status("kev")
     assert (status.failures, status.last_error, status.records) == (0, None, 5)
     assert status.data_date == date(2026, 2, 28)
+
+
+async def test_two_connections_loading_at_once_never_mix_rows(store: Store, db_path) -> None:
+    other = await Store.open(db_path)
+    try:
+        a = [(f"CVE-2024-{n:05d}", 0.1, 0.1) for n in range(25_000)]
+        b = [(f"CVE-2025-{n:05d}", 0.9, 0.9) for n in range(25_000)]
+        await asyncio.gather(
+            store.vulns.replace_epss(a, score_date=date(2026, 3, 1), now=NOW),
+            other.vulns.replace_epss(b, score_date=date(2026, 3, 2), now=NOW),
+        )
+    finally:
+        await other.close()
+    async with store.db.execute("SELECT count(*), min(cve), max(cve) FROM epss") as cur:
+        count, low, high = await cur.fetchone()
+    assert count == 25_000 and low[:8] == high[:8]  # one file whole, not a mix
+    assert await staging_tables(store) == []
