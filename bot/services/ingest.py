@@ -149,6 +149,9 @@ class IngestService:
         self._disable_after = disable_after
         self._fetch_pages = fetch_pages
         self._tagger = tagger  # used in-thread when there is no process pool
+        # find_story and articles.add as one step: two near-duplicates analysed side by
+        # side must not both miss each other and open two stories.
+        self._cluster_lock = asyncio.Lock()
 
     async def _cpu(self, fn, *args):
         loop = asyncio.get_running_loop()
@@ -332,8 +335,9 @@ class IngestService:
         """Cluster and store one article; returns its id, None for a duplicate. The
         story's commentary is refreshed now, or queued on ``refreshes``."""
         now = self._clock()
-        story_id = await find_story(self._store, article, now=now)
-        stored = await self._store.articles.add(article, story_id=story_id, now=now)
+        async with self._cluster_lock:
+            story_id = await find_story(self._store, article, now=now)
+            stored = await self._store.articles.add(article, story_id=story_id, now=now)
         if stored is None:
             return None
         article_id, story_id = stored
