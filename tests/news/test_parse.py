@@ -1,5 +1,4 @@
 import asyncio
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -204,13 +203,12 @@ def test_duplicate_guids_keep_first_and_useless_items_dropped() -> None:
 
 
 def test_ten_thousand_items() -> None:
-    t0 = time.perf_counter()
+    # How long it takes is measured in bench/bench_parse_extract.py, not asserted here.
     feed = parse_feed(make_rss(10_000), base_url=BASE)
-    elapsed = time.perf_counter() - t0
     assert len(feed.entries) == 10_000
     assert len({e.guid for e in feed.entries}) == 10_000
+    assert feed.entries[0].title == "Story 0: patch released for CVE-2025-1000"
     assert feed.entries[-1].title == "Story 9999: patch released for CVE-2025-10999"
-    assert elapsed < 30
 
 
 @pytest.mark.parametrize(
@@ -260,10 +258,9 @@ def test_entity_expansion_bomb_is_harmless() -> None:
         '<rss version="2.0"><channel><item><title>&l9;</title>'
         "<link>https://x.example/1</link></item></channel></rss>"
     ).encode()
-    t0 = time.perf_counter()
     feed = parse_feed(body, base_url=BASE)
-    assert time.perf_counter() - t0 < 1
     assert "DTD entity declarations ignored" in feed.problem
+    # expanded, &l9; would be a billion "lol"s; its absence proves nothing expanded
     assert "lol" not in feed.entries[0].title
 
 
