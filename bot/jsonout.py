@@ -50,6 +50,7 @@ def actor_lookup(lookup: ActorLookup) -> dict:
             country=actor.country,
             description=actor.description,
             refs=actor.refs,
+            related=actor.related,
             mitre_id=actor.mitre_id,
             origin=actor.origin,
             stored_articles=profile.total,

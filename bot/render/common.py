@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 MAX_POINTS = 6
+MAX_RELATED = 10  # related actors (an umbrella's sub-groups) named on a profile
 
 # How each naming scheme reads to a person (keys are bot.intel.aliases.SCHEMES).
 SCHEME_NAMES = {
@@ -40,6 +41,12 @@ def listing(values: list[str], *, empty: str = "—", most: int = 8) -> str:
         return empty
     shown = ", ".join(values[:most])
     return shown + (f" (+{len(values) - most})" if len(values) > most else "")
+
+
+def related_names(related: list[str]) -> str:
+    """The actors a profile says are related (an umbrella's sub-groups, overlapping
+    clusters) by their canonical, best-known names; "" when there are none."""
+    return listing(related, empty="", most=MAX_RELATED)
 
 
 def shorten(text: str, limit: int) -> str:

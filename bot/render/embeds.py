@@ -15,6 +15,7 @@ from bot.render.common import (
     day,
     listing,
     plural,
+    related_names,
     scheme_name,
 )
 from bot.render.cve import any_known, cve_badge, known
@@ -192,6 +193,9 @@ def actor_embed(
         if names:
             embed.add_field(name=discord_text(scheme_name(scheme), FIELD_NAME),
                             value=discord_text(", ".join(names), FIELD_VALUE), inline=True)
+    if actor.related:
+        embed.add_field(name="Related", inline=False,
+                        value=discord_text(related_names(actor.related), FIELD_VALUE))
     if profile.total:
         stored = (f"{plural(profile.total, 'story', 'stories')}, "
                   f"first seen {day(profile.first_seen)}, "

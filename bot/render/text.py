@@ -14,7 +14,15 @@ from functools import wraps
 from typing import ParamSpec
 
 from bot.news.controls import strip_invisible
-from bot.render.common import MAX_POINTS, day, listing, plural, scheme_name, shorten
+from bot.render.common import (
+    MAX_POINTS,
+    day,
+    listing,
+    plural,
+    related_names,
+    scheme_name,
+    shorten,
+)
 from bot.render.cve import (
     any_known,
     cve_words,
@@ -160,6 +168,8 @@ def profile_text(profile: ActorProfile) -> str:
     for scheme, names in actor.schemes.items():
         if names:
             lines.append(f"  {scheme_name(scheme)}: {', '.join(names)}")
+    if actor.related:
+        lines.append(f"Related: {related_names(actor.related)}")
     if actor.description:
         lines.append(shorten(actor.description, 700))
     if actor.refs:
