@@ -203,7 +203,7 @@ async def test_dev_guild_gets_commands_at_start(world, bot):
     assert fake.guild_syncs == {world.guild.id: 1} and fake.global_syncs == 0
     names = {c["name"] for c in fake.guild_commands[world.guild.id]}
     assert names == {"actor", "search", "subscribe", "unsubscribe", "subscriptions",
-                     "briefing", "feeds"}
+                     "briefing", "feeds", "cve", "watchlist"}
     assert_nothing_pings(fake)
 
 
