@@ -166,8 +166,13 @@ def bot_env(fake: FakeDiscord, settings: Settings, **extra: str) -> dict[str, st
         SECBRIEF_ALERT_INTERVAL="1",
         SECBRIEF_FETCH_PAGES="0",
         PYTHONUNBUFFERED="1",
-        **extra,
+        # No test reaches CISA, FIRST or NVD: a test that wants the sources points them
+        # at 127.0.0.1 through ``extra``.
+        SECBRIEF_KEV_URL="",
+        SECBRIEF_EPSS_URL="",
+        SECBRIEF_NVD_URL="",
     )
+    env.update(extra)
     return env
 
 
