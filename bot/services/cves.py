@@ -23,6 +23,7 @@ STORIES = 10  # stories a lookup lists
 AUTOCOMPLETE = 25
 MAX_ID = 40  # longer than any CVE ID (CVE-YYYY- and up to 7 digits), with room for spaces
 _SCAN = 5  # tag rows read per story shown (a story's several articles share one entry)
+CONTEXT_CHUNK = 5000  # CVEs per context query (a briefing of Patch Tuesday stories names more)
 
 
 def parse_cve_id(text: str) -> str:
@@ -40,12 +41,12 @@ def parse_cve_id(text: str) -> str:
 
 
 async def cve_contexts(store: Store, ids: Iterable[str]) -> dict[str, CveContext]:
-    """The context of each CVE in ``ids`` (one query for all of them); a CVE no source
-    knows gets an empty context, so callers never meet a missing key."""
+    """The context of each CVE in ``ids`` (one query for up to 5,000 of them); a CVE no
+    source knows gets an empty context, so callers never meet a missing key."""
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return {}
-    found = await store.vulns.context(wanted)
+    found: dict[str, CveContext] = {}
+    for start in range(0, len(wanted), CONTEXT_CHUNK):  # SQLite caps bound parameters
+        found.update(await store.vulns.context(wanted[start : start + CONTEXT_CHUNK]))
     return {cve: found.get(cve) or CveContext(id=cve) for cve in wanted}
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.news.analyse import RawArticle
-from bot.services.cves import parse_cve_id
+from bot.services.cves import cve_contexts, parse_cve_id
 from bot.services.errors import UserError
 from storage.vuln_models import CvssScore, KevEntry
 
@@ -212,3 +212,14 @@ async def test_search_hits_carry_their_cves_context(services):
     assert set(by_id) == {PANOS, "CVE-2024-9999"}
     assert by_id[PANOS].kev and by_id[PANOS].epss
     assert by_id["CVE-2024-9999"].kev is None and by_id["CVE-2024-9999"].epss is None
+
+
+async def test_context_for_more_cves_than_one_query_may_bind(services):
+    """A briefing of many Patch Tuesday stories can name more CVEs than some SQLite
+    builds bind in one statement (32,766 by default): the context comes in chunks of
+    5,000, every id answered, in order, across the chunk boundaries."""
+    ids = [f"CVE-2025-{10000 + n}" for n in range(40_000)]
+    await load_context(services, kevs=[kev(ids[-1], added=date(2025, 1, 2))])
+    found = await cve_contexts(services.store, ids)
+    assert list(found) == ids
+    assert found[ids[-1]].kev is not None and found[ids[0]].kev is None
