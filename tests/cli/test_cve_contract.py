@@ -13,7 +13,7 @@ import pytest
 
 from storage.store import Store
 from storage.vuln_models import CvssScore, KevEntry
-from tests.cli.test_contract import env, secbrief  # noqa: F401 (env: a fixture)
+from tests.cli import secbrief
 
 PANOS, PRINTER = "CVE-2024-3400", "CVE-2025-4242"
 ARTICLES = {
@@ -59,7 +59,7 @@ async def _load_context(db: str) -> None:
 
 
 @pytest.fixture
-def stocked(env, tmp_path: Path) -> dict[str, str]:  # noqa: F811 (the imported fixture)
+def stocked(env, tmp_path: Path) -> dict[str, str]:
     paths = []
     for name, text in ARTICLES.items():
         path = tmp_path / name
@@ -108,7 +108,7 @@ def test_an_unknown_well_formed_id_exits_0_with_nulls(stocked):
 
 
 @pytest.mark.parametrize("bad", ["CVE-24-1", "CVE-2021-2021-22893", "", "x" * 500])
-def test_a_malformed_id_exits_2_with_one_line_and_changes_nothing(env, bad, db_path):  # noqa: F811
+def test_a_malformed_id_exits_2_with_one_line_and_changes_nothing(env, bad, db_path):
     before = db_path.read_bytes()
     done = secbrief(env, "cve", bad, "--json")
     assert done.returncode == 2
@@ -145,3 +145,14 @@ def test_terminal_text_and_the_shell(stocked):
     assert "Error: “CVE-1” is not a CVE ID" in shell.stdout
     assert ("CVE: CVE-2024-3400 (known exploited since 12 Apr 2024, EPSS 99th percentile, "
             "CVSS 10.0 critical)") in shell.stdout
+
+
+def test_search_json_results_carry_cve_context(stocked):
+    done = secbrief(stocked, "search", "GlobalProtect", "--json")
+    assert done.returncode == 0, done.stderr
+    (hit,) = json.loads(done.stdout)["results"]
+    (context,) = hit["cve_context"]
+    assert context["id"] == PANOS and context["kev"]["date_added"] == "2024-04-12"
+    assert context["epss"]["percentile"] == 0.9991
+    text = secbrief(stocked, "search", "GlobalProtect").stdout
+    assert "  CVE-2024-3400 (known exploited since 12 Apr 2024" in text
