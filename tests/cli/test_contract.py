@@ -3,47 +3,16 @@ processes, a real store, feeds served on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.cli import asecbrief, secbrief
 from tests.conftest import FIXTURES
 from tests.feedserver import FeedServer, make_rss
 
 SEED = FIXTURES / "articles" / "000_seed_format.txt"  # the seed's format, our own story
 DEBRIS = ("Listen to this Post", "Image Source", "Featured Image", "craiyon", "Undercode AI DI")
-
-
-async def asecbrief(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """As secbrief(), without blocking the event loop (for tests that serve feeds)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    return proc.returncode, out.decode(), err.decode()
-
-
-def secbrief(env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env=env, input=stdin, capture_output=True,
-        text=True, timeout=timeout, check=False,
-    )
-
-
-@pytest.fixture
-def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
-    feeds = tmp_path / "feeds.txt"
-    feeds.write_text("")
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SECBRIEF_") and k != "DISCORD_TOKEN"}
-    return {**base, "SECBRIEF_DATABASE": str(db_path), "SECBRIEF_FEEDS": str(feeds),
-            "SECBRIEF_WORKERS": "0"}
 
 
 @pytest.fixture

@@ -4,43 +4,24 @@ exit code, a one-line message and that no traceback is printed."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from tests.cli import asecbrief, cli_env, command, secbrief
 from tests.conftest import FIXTURES
 from tests.feedserver import FeedServer, make_rss
 
 ARTICLE = FIXTURES / "articles" / "001_corvane_securegate_zero_day.txt"
 SHADOW = "".join(f"{user}:*:19700:0:99999:7:::\n"
                  for user in ("root", "daemon", "bin", "sys", "sync", "games", "man", "lp"))
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bot", *args]
-
-
-def secbrief(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(command(*args), env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-async def asecbrief(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """As secbrief(), without blocking the loop that serves the test's feeds."""
-    proc = await asyncio.create_subprocess_exec(
-        *command(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    return proc.returncode, out.decode(), err.decode()
 
 
 def one_line(stderr: str, *expected: str) -> str:
@@ -60,12 +41,7 @@ def count(db: Path, table: str) -> int:
 
 @pytest.fixture
 def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
-    feeds = tmp_path / "feeds.txt"
-    feeds.write_text("")
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SECBRIEF_") and k != "DISCORD_TOKEN"}
-    return {**base, "SECBRIEF_DATABASE": str(db_path), "SECBRIEF_FEEDS": str(feeds),
-            "SECBRIEF_WORKERS": "0", "SECBRIEF_FETCH_PAGES": "0"}
+    return cli_env(db_path, tmp_path, SECBRIEF_FETCH_PAGES="0")
 
 
 @pytest.fixture

@@ -5,16 +5,12 @@ shows for the operator's list."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from bot.services.container import Services
 from bot.shell import Shell
 from storage.vuln_models import KevEntry
-from tests.cli.test_contract import secbrief
+from tests.cli import secbrief
 from tests.conftest import Clock
 from tests.snapshot import snapshot
 
@@ -23,16 +19,6 @@ PANOS = KevEntry("CVE-2024-3400", "Palo Alto Networks", "PAN-OS",
                  date(2024, 4, 19), "Apply mitigations per vendor instructions.", False)
 OLD = KevEntry("CVE-2021-44228", "Apache", "Log4j2", "Apache Log4j2 RCE",
                date(2021, 12, 10), date(2021, 12, 24), "Apply updates.", True)
-
-
-@pytest.fixture
-def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
-    feeds = tmp_path / "feeds.txt"
-    feeds.write_text("")
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SECBRIEF_") and k != "DISCORD_TOKEN"}
-    return {**base, "SECBRIEF_DATABASE": str(db_path), "SECBRIEF_FEEDS": str(feeds),
-            "SECBRIEF_WORKERS": "0"}
 
 
 def test_cli_watchlist_add_list_remove(env):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sqlite3
 import subprocess
@@ -19,6 +18,8 @@ from bot.news.analyse import RawArticle, analyse
 from bot.render.text import PrintableFormatter, printable
 from bot.shell import Shell
 from storage.models import Article
+from tests.cli import cli_env as make_cli_env
+from tests.cli import command
 from tests.feedserver import FeedServer
 from tests.render.hostile import hostile_strings
 
@@ -140,7 +141,7 @@ async def _poison(services, db_path: Path) -> int:
 
 def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> bytes:
     """A real `secbrief` process; its stdout and stderr as bytes."""
-    done = subprocess.run([sys.executable, "-m", "bot", *args], env=env,
+    done = subprocess.run(command(*args), env=env,
                           input=stdin.encode() if stdin else None, capture_output=True,
                           timeout=120, check=False)
     assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
@@ -149,12 +150,7 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> bytes:
 
 @pytest.fixture
 def cli_env(db_path: Path, tmp_path: Path) -> dict[str, str]:
-    feeds = tmp_path / "feeds.txt"
-    feeds.write_text("")
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SECBRIEF_") and k != "DISCORD_TOKEN"}
-    return {**base, "SECBRIEF_DATABASE": str(db_path), "SECBRIEF_FEEDS": str(feeds),
-            "SECBRIEF_WORKERS": "0"}
+    return make_cli_env(db_path, tmp_path)
 
 
 async def test_cli_and_shell_print_no_escapes_from_a_poisoned_row(

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_contract import asecbrief
+from tests.cli import asecbrief, cli_env
 from tests.feedserver import FeedServer
 from tests.vulns.conftest import fixture
 
 
 @pytest.fixture
 def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
-    feeds = tmp_path / "feeds.txt"
-    feeds.write_text("")
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith("SECBRIEF_") and k != "DISCORD_TOKEN"}
-    return {**base, "SECBRIEF_DATABASE": str(db_path), "SECBRIEF_FEEDS": str(feeds),
-            "SECBRIEF_WORKERS": "0", "SECBRIEF_ALLOW_PRIVATE_FEEDS": "1",
-            "SECBRIEF_KEV_URL": "", "SECBRIEF_EPSS_URL": "", "SECBRIEF_NVD_URL": ""}
+    return cli_env(db_path, tmp_path, SECBRIEF_ALLOW_PRIVATE_FEEDS="1", SECBRIEF_KEV_URL="",
+                   SECBRIEF_EPSS_URL="", SECBRIEF_NVD_URL="")
 
 
 async def test_refresh_then_status(env: dict[str, str], feed_server: FeedServer) -> None:
