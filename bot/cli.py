@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.config import ConfigError, Settings
 from bot.intel.catalogue import OverridesError
-from bot.jsonout import actor_lookup, cve_lookup, dumps, search_hits
+from bot.jsonout import actor_lookup, cve_lookup, dumps, search_page
 from bot.jsonout import briefing as briefing_json
 from bot.render.text import (
     PrintableFormatter,
@@ -310,9 +310,9 @@ async def cmd_search(args, settings: Settings) -> int:
     query = " ".join(args.query)
 
     async def action(services: Services) -> int:
-        hits = await services.search.search(query, limit=args.limit)
-        print(printable(dumps(search_hits(query, hits)) if args.json
-                        else search_text(query, hits)))
+        found = await services.search.page(query, limit=args.limit)
+        print(printable(dumps(search_page(query, found)) if args.json
+                        else search_text(query, found.hits, total=found.total)))
         return 0
 
     return await _with_services(settings, action)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.services.actors import ActorLookup
 from bot.services.cves import CveLookup
-from storage.models import ArticleRef, SearchHit
+from storage.models import ArticleRef, SearchPage
 from storage.vuln_models import CveContext, CvssScore, EpssScore, KevEntry
 
 if TYPE_CHECKING:
@@ -75,10 +75,13 @@ def actor_lookup(lookup: ActorLookup) -> dict:
     return data
 
 
-def search_hits(query: str, hits: list[SearchHit]) -> dict:
+def search_page(query: str, found: SearchPage) -> dict:
+    """``count``: the results in this document; ``total``: every match in the store."""
+    hits = found.hits
     return {
         "query": query,
         "count": len(hits),
+        "total": max(found.total, len(hits)),
         "results": [{**article_ref(h.article), "snippet": h.snippet,
                      "cve_context": [cve_context(c) for c in h.cve_context]} for h in hits],
     }

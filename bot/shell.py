@@ -38,8 +38,10 @@ from storage.deliveries import TERMINAL_USER
 
 if TYPE_CHECKING:
     from bot.services.container import Services
+    from bot.services.feeds import PollState
     from bot.services.ingest import IngestReport
     from bot.services.terminal_alerts import TerminalAlert
+    from storage.models import Feed
 
 # The terminal user is the operator: guild 0 is the operator's own feed list.
 OPERATOR = Caller(user_id=TERMINAL_USER, guild_id=0, can_manage_guild=True, terminal=True)
@@ -185,7 +187,8 @@ class Shell:
         return cve_text(await self.services.cves.lookup(cve_id))
 
     async def _search(self, query: str) -> str:
-        return search_text(query, await self.services.search.search(query))
+        found = await self.services.search.page(query)
+        return search_text(query, found.hits, total=found.total)
 
     async def _briefing(self, arg: str) -> str:
         period = timedelta(hours=24)
@@ -245,15 +248,13 @@ class Shell:
                 return ("The operator's feed list is empty: run /ingest to load the "
                         "configured list, or /feeds add URL.")
             lines = [f"The operator's feeds ({plural(len(rows), 'feed')}):"]
+            from bot.services.feeds import poll_state  # imports aiohttp: not at start-up
+
             for f in rows:
-                state = "disabled" if f.disabled else ("failing" if f.failures else "ok")
-                line = f"• [{state}] {f.url}"
+                polled = poll_state(f)
+                line = f"• [{polled.state}] {f.url}"
                 if action == "status":
-                    ok = f"{f.last_success_at:%Y-%m-%d %H:%M}" if f.last_success_at else "never"
-                    line += (f"\n    last success: {ok}; "
-                             f"{plural(f.failures, 'failure')} in a row")
-                    if f.last_error:
-                        line += f"; last error: {f.last_error}"
+                    line += "\n    " + _feed_status(f, polled)
                 lines.append(line)
             return "\n".join(lines)
         raise UserError("Usage: /feeds list | status | add URL | remove URL")
@@ -346,6 +347,19 @@ def _terminal_reader(history: Path) -> Callable[[], Awaitable[str | None]]:
                 return None
 
     return read
+
+
+def _feed_status(feed: Feed, polled: PollState) -> str:
+    """The /feeds status detail of one feed (the states are bot.services.feeds')."""
+    if polled.state == "pending":
+        return "not polled yet (the next /ingest polls it)"
+    ok = f"{feed.last_success_at:%Y-%m-%d %H:%M} UTC" if feed.last_success_at else "never"
+    text = f"last success: {ok}; {plural(feed.failures, 'failure')} in a row"
+    if polled.retry_at is not None:
+        text += f"; next try {polled.retry_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if feed.last_error:
+        text += f"; last error: {feed.last_error}"
+    return text
 
 
 SUMMARY_ERRORS = 10  # failing feeds or files listed before "… and N more"
