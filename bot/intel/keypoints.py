@@ -33,6 +33,7 @@ from bot.news.furniture import is_furniture_line, is_promo_line, is_sidebar_entr
 MIN_CHARS = 40
 MAX_CHARS = 300
 DUPLICATE_JACCARD = 0.6
+MIN_POINTS = 3  # the fewest points an item gets when its text has them (DESIGN.md: 3-6)
 MAX_POINTS = 6  # the most points any surface shows (DESIGN.md: 3-6 per item)
 RANKED = 80  # sentences ranked per article: news puts what matters in the first 80
 
@@ -281,7 +282,7 @@ def key_points(
     text: str,
     *,
     lead: str | None = None,
-    n_min: int = 3,
+    n_min: int = MIN_POINTS,
     n_max: int = MAX_POINTS,
     boost_terms: Iterable[str] = (),
     rank: Callable[[Sequence[frozenset[str]]], list[float]] = centrality,
@@ -315,6 +316,24 @@ def key_points(
 
     want = min(n_max, max(n_min, math.ceil(total / 2)))
     return [scored[i][2] for i in sorted(_mmr(scored, want))]
+
+
+def top_up(given: Sequence[str], extracted: Sequence[str], *,
+           n_min: int = MIN_POINTS) -> list[str]:
+    """An author's ``given`` points, then as many ``extracted`` ones as it takes to reach
+    ``n_min``, skipping any that repeat a point already kept (word overlap above
+    DUPLICATE_JACCARD). ``given`` is kept whole, however long."""
+    points = list(given)
+    kept = [_tokens(p) for p in points]
+    for point in extracted:
+        if len(points) >= n_min:
+            break
+        toks = _tokens(point)
+        if any(jaccard(toks, other) > DUPLICATE_JACCARD for other in kept):
+            continue
+        points.append(point)
+        kept.append(toks)
+    return points
 
 
 def _mmr(scored: list[tuple[float, int, str, frozenset[str], frozenset[str]]],

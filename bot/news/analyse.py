@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.intel.cves import find_cves
 from bot.intel.fingerprint import content_hash, simhash
-from bot.intel.keypoints import key_points
+from bot.intel.keypoints import MIN_POINTS, key_points, top_up
 from bot.intel.vendors import find_vendors
 from bot.news.clean import html_to_text, plain_text, strip_debris, strip_invisible
 from bot.news.extract import extract_article_text
@@ -97,9 +97,10 @@ def analyse(raw: RawArticle, tagger: Tagger | None = None) -> NewArticle:
     everything = f"{title}\n{lead}\n{text}\n" + "\n".join(raw.key_points)
     actors = tagger.tag(everything) if tagger else []
     cves = find_cves(everything)
-    points = [strip_invisible(p) for p in raw.key_points] or key_points(
-        title, text, lead=lead, boost_terms=[*actors, *cves]
-    )
+    points = [p for p in (strip_invisible(p).strip() for p in raw.key_points) if p]
+    if len(points) < MIN_POINTS:  # none given, or an author's list of one or two
+        extracted = key_points(title, text, lead=lead, boost_terms=[*actors, *cves])
+        points = top_up(points, extracted) if points else extracted
     return NewArticle(
         source=plain_text(raw.source) or "unknown",
         title=title[:500],

@@ -53,10 +53,12 @@ def assemble(blocks: list[Block], meta: Meta, *, fmt: str, inline: bool) -> Impo
     source = meta.source
     url = meta.url
     seen_body = 0
+    listed_points = False  # the points section is a list (not paragraphs)
 
     for block in blocks:
         if block.kind == "heading":
             section = section_of(clean(block.text)) or "body"
+            listed_points = False
             continue
         if section == "images":
             continue
@@ -85,6 +87,8 @@ def assemble(blocks: list[Block], meta: Meta, *, fmt: str, inline: bool) -> Impo
             continue
         if is_debris(text) or (section == "body" and _BYLINE.match(text)):
             continue
+        if section == "points" and block.kind == "para" and listed_points:
+            section = "body"  # a paragraph after the points' list: the article goes on
 
         if section == "body":
             seen_body += 1
@@ -94,6 +98,7 @@ def assemble(blocks: list[Block], meta: Meta, *, fmt: str, inline: bool) -> Impo
                 lead = text
             parts.append(text)
         elif section == "points":
+            listed_points = listed_points or block.kind == "item"
             points.append(text)
             parts.append(text)
         else:  # commentary
