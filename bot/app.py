@@ -31,6 +31,7 @@ from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.services.maintenance import compact_search_index
 from bot.services.vulns import ROUND_INTERVAL as VULN_ROUND_INTERVAL
+from bot.services.vulns import SourceReport
 from bot.views import DYNAMIC_ITEMS
 from storage.models import Batch
 from storage.timeutil import utcnow
@@ -203,13 +204,19 @@ class SecBrief(commands.Bot):
             log.exception("alert round failed")
 
     async def vulns_round(self) -> None:
+        """Refresh the due sources; when that brought something to alert on, the alert
+        round runs now rather than up to SECBRIEF_ALERT_INTERVAL later."""
         try:
-            for report in await self.services.vulns.refresh():
-                if report.outcome in ("updated", "failed"):
-                    log.info("vulns: %s %s (%s records)%s", report.source, report.outcome,
-                             report.records, f": {report.error}" if report.error else "")
+            reports = await self.services.vulns.refresh()
         except Exception:
             log.exception("vulnerability refresh round failed")
+            return
+        for report in reports:
+            if report.outcome in ("updated", "failed"):
+                log.info("vulns: %s %s (%s records)%s", report.source, report.outcome,
+                         report.records, f": {report.error}" if report.error else "")
+        if any(brings_alerts(report) for report in reports):
+            await self.alert_round()
 
     async def compact_round(self) -> None:
         try:
@@ -312,6 +319,15 @@ class SecBrief(commands.Bot):
 
 
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between attempts to reach Discord at start
+
+
+def brings_alerts(report: SourceReport) -> bool:
+    """Did this refresh add what alerts are about: CVEs entering KEV, EPSS scores
+    crossing SECBRIEF_EPSS_ALERT? A first load counts too (its round sets the baseline
+    that makes the next addition alert)."""
+    kev, epss = report.kev, report.epss
+    return bool(kev and (kev.added or kev.first_load)) or bool(
+        epss and (epss.crossed or epss.first_load))
 
 
 def retry_delay(attempt: int) -> float:
