@@ -35,7 +35,7 @@ from bot.services.commentary import CommentaryService
 from bot.services.errors import UserError
 from bot.services.feeds import validate_feed_url
 from bot.services.refresh_queue import RefreshQueue
-from bot.services.workers import WorkerCrashed, WorkerError
+from bot.services.workers import WorkerCrashed, WorkerError, WorkerTimeout
 from storage.models import Feed, NewArticle
 from storage.store import Store
 
@@ -361,7 +361,9 @@ class IngestService:
         delay = backoff_delay(failures, base=self._poll_interval, retry_after=retry_after)
         disable = failures >= self._disable_after and not feed.one_off
         message = str(exc) or type(exc).__name__
-        if isinstance(exc, WorkerCrashed):
+        if isinstance(exc, WorkerTimeout):
+            message = f"parsing the feed took too long: {message}"
+        elif isinstance(exc, WorkerCrashed):
             message = f"parsing the feed killed its worker process: {message}"
         if disable:
             message += f" — disabled after {failures} failures in a row; re-add it to retry"

@@ -15,6 +15,9 @@ nothing) and rebuilt whenever it breaks:
   the new pool without cost.
 - Breaks with no job in flight (a worker dying at start-up, say) are counted: after
   `MAX_UNEXPLAINED_BREAKS` of them in a row the waiting jobs fail instead of looping.
+- A job still running `deadline` seconds (`JOB_DEADLINE`) after a watchdog thread first
+  saw it start (stuck in a loop, say) has its worker SIGKILLed: the rebuild above
+  saves the other jobs, and that one fails with `WorkerTimeout`, without a retry.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ import itertools
 import logging
 import os
 import pickle
+import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Executor, Future, InvalidStateError
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
@@ -36,6 +41,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_UNEXPLAINED_BREAKS = 3
+JOB_DEADLINE = 120.0  # seconds one job may run; parsing a capped feed or page takes < 5
 
 
 class WorkerError(RuntimeError):
@@ -55,6 +61,10 @@ class WorkerCrashed(RuntimeError):
 
     def __init__(self, message: str = "the worker process died while running this job") -> None:
         super().__init__(message)
+
+
+class WorkerTimeout(WorkerCrashed):
+    """The job ran past the pool's deadline, so its worker process was killed."""
 
 
 # -- inside a worker ------------------------------------------------------------------
@@ -114,6 +124,7 @@ class _Job:
     future: Future = field(default_factory=Future)
     crashes: int = 0
     inner: Future | None = None
+    timed_out: bool = False  # its worker was killed for running past the deadline
 
 
 @dataclass(eq=False)
@@ -159,6 +170,7 @@ class WorkerPool(Executor):
         initargs: Sequence[Any] = (),
         *,
         max_retries: int = 1,
+        deadline: float | None = JOB_DEADLINE,
     ) -> None:
         if workers < 1:
             raise ValueError("a worker pool needs at least one worker")
@@ -166,6 +178,12 @@ class WorkerPool(Executor):
         self._initializer = initializer
         self._initargs = tuple(initargs)
         self._max_retries = max_retries
+        if deadline is not None and deadline <= 0:
+            raise ValueError("a job deadline must be positive (or None for none)")
+        self._deadline = deadline
+        self._jobs: dict[int, _Job] = {}  # submitted and not yet done, by id
+        self._watchdog: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._ctx = get_context()
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
@@ -178,11 +196,14 @@ class WorkerPool(Executor):
     # -- Executor ----------------------------------------------------------------------
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         job = _Job(next(self._ids), fn, args, kwargs)
-        job.future.add_done_callback(lambda f, job=job: self._cancelled(job, f))
+        with self._lock:
+            self._jobs[job.id] = job
+        job.future.add_done_callback(lambda f, job=job: self._done(job, f))
         self._dispatch(job)
         return job.future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._stopping.set()
         with self._lock:
             self._closed = True
             generation, self._generation = self._generation, None
@@ -214,7 +235,31 @@ class WorkerPool(Executor):
                 initargs=(slots, counter, self._initializer, self._initargs),
             )
             self._generation = _Generation(executor, slots)
+            if self._deadline is not None and self._watchdog is None:
+                self._watchdog = threading.Thread(
+                    target=self._watch, args=(self._deadline,), name="worker-pool-watchdog",
+                    daemon=True)
+                self._watchdog.start()
         return self._generation
+
+    def _watch(self, deadline: float) -> None:
+        """Kill the worker of any job seen running for longer than ``deadline``."""
+        started: dict[tuple[int, int], float] = {}  # (pid, job id) → first seen running
+        while not self._stopping.wait(min(deadline / 4, 1.0)):
+            now = time.monotonic()
+            with self._lock:
+                generation = self._generation
+                running = generation.running() if generation and not generation.broken else []
+                started = {key: started.get(key, now) for key in running}
+                for (pid, job_id), since in started.items():
+                    job = self._jobs.get(job_id)
+                    if now - since < deadline or job is None or job.timed_out:
+                        continue
+                    job.timed_out = True
+                    log.warning("job %d ran past its %g s deadline; killing worker %d",
+                                job_id, deadline, pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     def _dispatch(self, job: _Job) -> None:
         with self._lock:
@@ -238,7 +283,9 @@ class WorkerPool(Executor):
             self._stranded.append(job)
             self._recover(generation)
 
-    def _cancelled(self, job: _Job, future: Future) -> None:
+    def _done(self, job: _Job, future: Future) -> None:
+        with self._lock:
+            self._jobs.pop(job.id, None)
         if not future.cancelled():
             return
         future.set_running_or_notify_cancel()  # wakes concurrent.futures.wait()ers
@@ -262,6 +309,11 @@ class WorkerPool(Executor):
                 generation.suspects = generation.killed_jobs()
                 self._unexplained = 0 if generation.suspects else self._unexplained + 1
             self._recover(generation)
+            if job.timed_out:
+                _fail(job.future, WorkerTimeout(
+                    f"the job ran past its {self._deadline:g} s deadline, so its worker "
+                    "process was killed"))
+                return
             if job.id in generation.suspects:
                 job.crashes += 1
                 if job.crashes > self._max_retries:

@@ -16,7 +16,14 @@ import pytest
 
 from bot.news.fetch import FetchError
 from bot.news.parse import FeedParseError, parse_feed
-from bot.services.workers import WorkerCrashed, WorkerError, WorkerPool, portable
+from bot.services.workers import (
+    JOB_DEADLINE,
+    WorkerCrashed,
+    WorkerError,
+    WorkerPool,
+    WorkerTimeout,
+    portable,
+)
 
 RESULT_TIMEOUT = 60  # generous: the machine may be busy
 
@@ -28,6 +35,11 @@ def square_slowly(x: int) -> int:
 
 def die() -> None:
     os._exit(3)
+
+
+def spin_forever() -> None:
+    while True:
+        pass
 
 
 def sleep_then(seconds: float, value: int) -> int:
@@ -60,6 +72,7 @@ WORKER_ERRORS = [
     FetchError("http://f.example/", "cannot resolve host f.example", kind="dns"),
     WorkerError("NeedsTwoArgs", "x/y"),
     WorkerCrashed("the worker process died while running this job (2 times)"),
+    WorkerTimeout("the job ran past its 120 s deadline, so its worker process was killed"),
 ]
 
 
@@ -161,6 +174,29 @@ def test_two_workers_one_poison_job() -> None:
             poison.result(timeout=RESULT_TIMEOUT)
     finally:
         pool.shutdown()
+
+
+def test_a_stuck_job_is_killed_at_its_deadline_and_costs_only_itself() -> None:
+    pool = WorkerPool(1, deadline=2.0)  # short for the test; the default is JOB_DEADLINE
+    try:
+        before = [pool.submit(sleep_then, 0.01, i) for i in range(3)]
+        stuck = pool.submit(spin_forever)
+        after = [pool.submit(sleep_then, 0.01, i) for i in range(3, 8)]
+        with pytest.raises(WorkerTimeout, match="deadline") as info:
+            stuck.result(timeout=RESULT_TIMEOUT)
+        assert isinstance(info.value, WorkerCrashed)  # ingest records it as a worker failure
+        assert [f.result(timeout=RESULT_TIMEOUT) for f in before + after] == list(range(8))
+        assert pool.rebuilds == 1  # killed once: a stuck job is not retried
+        assert pool.submit(square_slowly, 6).result(timeout=RESULT_TIMEOUT) == 36
+    finally:
+        pool.shutdown()
+
+
+def test_the_default_deadline_is_generous_and_a_bad_one_is_refused() -> None:
+    assert JOB_DEADLINE >= 60
+    for bad in (0, -1.0):
+        with pytest.raises(ValueError, match="deadline"):
+            WorkerPool(1, deadline=bad)
 
 
 def test_shutdown_cancels_what_has_not_run() -> None:
