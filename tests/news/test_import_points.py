@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.intel.keypoints import MAX_POINTS, MIN_POINTS, top_up
-from bot.news.analyse import RawArticle, analyse
 from bot.news.importer import parse_article_file
 from bot.render.embeds import story_embed
 from bot.render.text import story_text
@@ -41,20 +42,18 @@ def markdown(points: list[str], paragraphs: list[str], *, bullet: str = "- ") ->
     ])
 
 
-def imported(tmp_path: Path, text: str, name: str = "a.md"):
+async def imported(services, tmp_path: Path, text: str, name: str = "a.md"):
+    """The file as parsed, and as the real import stored it."""
     path = tmp_path / name
     path.write_text(text)
-    parsed = parse_article_file(path)
-    article = analyse(RawArticle(
-        source=parsed.source or "imported", title=parsed.title, text=parsed.text,
-        lead=parsed.lead, key_points=parsed.key_points, commentary=parsed.commentary,
-        references=parsed.references,
-    ))
-    return parsed, article
+    report = await services.ingest.import_files([path])
+    assert report.added == 1, report.errors
+    (article,) = await services.store.articles.get_many(report.added_ids)
+    return parse_article_file(path), article
 
 
-def test_paragraphs_after_the_points_list_are_the_article_again(tmp_path):
-    parsed, article = imported(tmp_path, markdown(LISTED, AFTER_THE_LIST))
+async def test_paragraphs_after_the_points_list_are_the_article_again(services, tmp_path):
+    parsed, article = await imported(services, tmp_path, markdown(LISTED, AFTER_THE_LIST))
     assert parsed.key_points == LISTED
     assert article.key_points == LISTED
     for paragraph in AFTER_THE_LIST:
@@ -63,22 +62,24 @@ def test_paragraphs_after_the_points_list_are_the_article_again(tmp_path):
         "Misconfigured storage keeps causing large exposures at security vendors."]
 
 
-def test_points_written_as_paragraphs_stay_points(tmp_path):
+async def test_points_written_as_paragraphs_stay_points(services, tmp_path):
     text = markdown([], LISTED)  # no list markers: the section's paragraphs are the points
-    parsed, _ = imported(tmp_path, text)
+    parsed, article = await imported(services, tmp_path, text)
+    assert article.key_points == LISTED
     assert parsed.key_points == LISTED
 
 
-def test_one_or_two_listed_points_are_topped_up_to_three(tmp_path):
-    for given in (LISTED[:1], LISTED[:2]):
-        parsed, article = imported(tmp_path, markdown(given, AFTER_THE_LIST))
-        assert parsed.key_points == given
-        points = article.key_points
-        assert len(points) == MIN_POINTS
-        assert points[: len(given)] == given  # the author's own first
-        assert len(set(points)) == len(points)
-        for extra in points[len(given):]:
-            assert extra in parsed.text and extra not in given
+@pytest.mark.parametrize("listed", [1, 2])
+async def test_one_or_two_listed_points_are_topped_up_to_three(services, tmp_path, listed):
+    given = LISTED[:listed]
+    parsed, article = await imported(services, tmp_path, markdown(given, AFTER_THE_LIST))
+    assert parsed.key_points == given
+    points = article.key_points
+    assert len(points) == MIN_POINTS
+    assert points[:listed] == given  # the author's own first
+    assert len(set(points)) == len(points)
+    for extra in points[listed:]:
+        assert extra in parsed.text and extra not in given
 
 
 def test_top_up_skips_repeats_and_keeps_a_long_list_whole():
