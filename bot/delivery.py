@@ -63,6 +63,17 @@ class Unreachable(Exception):
     """The target will not take messages (closed DMs, no access, deleted channel)."""
 
 
+async def _call_hook(hook: Callable[[Batch, str], object], batch: Batch, reason: str,
+                     doing: str) -> None:
+    """Call the bot's hook (plain or async); its failure is logged, never raised."""
+    try:
+        result = hook(batch, reason)
+        if asyncio.iscoroutine(result):
+            await result
+    except Exception:
+        log.exception("%s failed", doing)
+
+
 def _retry_after(exc: discord.HTTPException) -> float:
     """Seconds Discord asked us to wait, from the exception or the Retry-After header."""
     value = getattr(exc, "retry_after", None)
@@ -286,12 +297,8 @@ class Deliverer:
         if await self._store.meta.get(key) == "told" or self._on_no_threads is None:
             return
         await self._store.meta.set(key, "told")
-        try:
-            result = self._on_no_threads(batch, reason)
-            if asyncio.iscoroutine(result):
-                await result
-        except Exception:
-            log.exception("telling the admins about channel %s failed", batch.target_id)
+        await _call_hook(self._on_no_threads, batch, reason,
+                         f"telling the admins about channel {batch.target_id}")
 
     async def _threads_allowed(self, batch: Batch) -> None:
         """Threads work there (again): a later refusal is worth telling again."""
@@ -305,12 +312,8 @@ class Deliverer:
         log.info("batch %s refused by %s %s: %s", batch.id, batch.target_kind,
                  batch.target_id, reason)
         if self._on_refused is not None:
-            try:
-                result = self._on_refused(batch, reason)
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:
-                log.exception("handling the refusal of batch %s failed", batch.id)
+            await _call_hook(self._on_refused, batch, reason,
+                             f"handling the refusal of batch {batch.id}")
 
     async def _put_off(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
         """Retry the batch in a later round, or record it as failed after max_attempts."""
