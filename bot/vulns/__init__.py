@@ -4,7 +4,9 @@ Fetching and scheduling live in bot/services/vulns.py."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 
 class VulnFormatError(ValueError):
@@ -13,6 +15,20 @@ class VulnFormatError(ValueError):
 
 
 CVE_ID = re.compile(r"CVE-\d{4}-\d{4,7}")
+
+
+def vulnerabilities_doc(body: bytes, *, what: str, name: str) -> dict[str, Any]:
+    """A KEV or NVD JSON document with its ``vulnerabilities`` list (``what``: "KEV",
+    "NVD"; ``name``: what the document should be, for the error); VulnFormatError
+    when ``body`` is not such a document."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VulnFormatError(f"not {what} JSON ({exc.__class__.__name__} near "
+                              f"{body_hint(body)})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
+        raise VulnFormatError(f"not {name}: no 'vulnerabilities' list")
+    return doc
 
 
 def body_hint(body: bytes) -> str:

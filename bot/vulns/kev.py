@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.vulns import CVE_ID, VulnFormatError, body_hint
+from bot.vulns import CVE_ID, VulnFormatError, vulnerabilities_doc
 from storage.vuln_models import KevEntry
 
 
@@ -34,13 +33,7 @@ def _text(item: dict, key: str) -> str:
 def parse_kev(body: bytes) -> KevCatalogue:
     """The catalogue in ``body``; raises VulnFormatError for anything else (HTML, a
     truncated document, entries without a CVE ID or date, an empty catalogue)."""
-    try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VulnFormatError(f"not KEV JSON ({exc.__class__.__name__} near "
-                              f"{body_hint(body)})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
-        raise VulnFormatError("not the KEV catalogue: no 'vulnerabilities' list")
+    doc = vulnerabilities_doc(body, what="KEV", name="the KEV catalogue")
     entries: list[KevEntry] = []
     for n, item in enumerate(doc["vulnerabilities"], start=1):
         if not isinstance(item, dict):

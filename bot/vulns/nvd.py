@@ -7,10 +7,9 @@ answer has wins, and within it NVD's own ("Primary") metric before a CNA's
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from bot.vulns import CVE_ID, VulnFormatError, body_hint
+from bot.vulns import CVE_ID, VulnFormatError, vulnerabilities_doc
 from storage.vuln_models import CvssScore
 
 METRIC_KEYS = ("cvssMetricV40", "cvssMetricV31", "cvssMetricV30", "cvssMetricV2")
@@ -60,13 +59,7 @@ def _metric(metrics: dict, cve: str, description: str) -> CvssScore | None:
 def parse_nvd(body: bytes, cve: str) -> NvdRecord:
     """The record for ``cve`` in an API answer (``cvss`` None when NVD has no score or
     does not know the CVE); raises VulnFormatError when the body is not an answer."""
-    try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VulnFormatError(f"not NVD JSON ({exc.__class__.__name__} near "
-                              f"{body_hint(body)})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("vulnerabilities"), list):
-        raise VulnFormatError("not an NVD CVE API answer: no 'vulnerabilities' list")
+    doc = vulnerabilities_doc(body, what="NVD", name="an NVD CVE API answer")
     for item in doc["vulnerabilities"]:
         record = item.get("cve") if isinstance(item, dict) else None
         if not isinstance(record, dict) or str(record.get("id", "")).upper() != cve:
