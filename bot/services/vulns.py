@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from bot.news.fetch import Fetcher, FetchError, backoff_delay
+from bot.news.fetch import Fetcher, FetchError, FetchResult, backoff_delay
 from bot.vulns import VulnFormatError
 from bot.vulns.epss import open_epss
 from bot.vulns.gzipcap import decompressed
@@ -178,42 +178,47 @@ class VulnService:
                             next_refresh=next_refresh)
 
     async def _kev(self, url: str, status: VulnSourceStatus, now: datetime) -> SourceReport:
-        result = await self.fetcher.fetch(url, etag=status.etag,
-                                          last_modified=status.last_modified,
-                                          accept=JSON_ACCEPT)
-        if result.not_modified or result.body is None:
-            return await self._not_modified("kev", status, now, result.etag,
-                                            result.last_modified)
-        body = result.body
+        result = await self._fetch_new("kev", url, status, now, JSON_ACCEPT)
+        if isinstance(result, SourceReport):
+            return result
+        body = result.body or b""
         catalogue = await asyncio.to_thread(
             lambda: parse_kev(decompressed(body, self.sources.max_bytes, what="KEV catalogue")))
         diff = await self.store.vulns.replace_kev(catalogue.entries, now=now)
-        next_refresh = now + INTERVALS["kev"]
         data_date = catalogue.released or max(e.date_added for e in catalogue.entries)
-        await self.store.vulns.record_source_success(
-            "kev", now=now, next_refresh=next_refresh, etag=result.etag,
-            last_modified=result.last_modified, records=diff.total, data_date=data_date)
-        return SourceReport("kev", True, "updated", diff.total, data_date,
-                            next_refresh=next_refresh, kev=diff)
+        return await self._updated("kev", result, now, diff.total, data_date, kev=diff)
 
     async def _epss(self, url: str, status: VulnSourceStatus, now: datetime) -> SourceReport:
-        result = await self.fetcher.fetch(url, etag=status.etag,
-                                          last_modified=status.last_modified,
-                                          accept=EPSS_ACCEPT)
-        if result.not_modified or result.body is None:
-            return await self._not_modified("epss", status, now, result.etag,
-                                            result.last_modified)
-        epss = open_epss(result.body, max_bytes=self.sources.max_bytes)
+        result = await self._fetch_new("epss", url, status, now, EPSS_ACCEPT)
+        if isinstance(result, SourceReport):
+            return result
+        epss = open_epss(result.body or b"", max_bytes=self.sources.max_bytes)
         score_date = epss.score_date or now.date()
         # The rows stream from the gzip into the store (parsed in the store's thread).
         diff = await self.store.vulns.replace_epss(
             epss.rows(), score_date=score_date, now=now, threshold=self.sources.epss_alert)
-        next_refresh = now + INTERVALS["epss"]
+        return await self._updated("epss", result, now, diff.total, score_date, epss=diff)
+
+    async def _fetch_new(self, source: str, url: str, status: VulnSourceStatus,
+                         now: datetime, accept: str) -> FetchResult | SourceReport:
+        """A conditional GET of a whole-file source (KEV, EPSS): the response with a
+        body, or the recorded "not_modified" report when there is nothing new."""
+        result = await self.fetcher.fetch(url, etag=status.etag,
+                                          last_modified=status.last_modified, accept=accept)
+        if result.not_modified or result.body is None:
+            return await self._not_modified(source, status, now, result.etag,
+                                            result.last_modified)
+        return result
+
+    async def _updated(self, source: str, result: FetchResult, now: datetime, records: int,
+                       data_date: date, **diff: Any) -> SourceReport:
+        """Record a whole-file source's new data (validators, count, date) as a success."""
+        next_refresh = now + INTERVALS[source]
         await self.store.vulns.record_source_success(
-            "epss", now=now, next_refresh=next_refresh, etag=result.etag,
-            last_modified=result.last_modified, records=diff.total, data_date=score_date)
-        return SourceReport("epss", True, "updated", diff.total, score_date,
-                            next_refresh=next_refresh, epss=diff)
+            source, now=now, next_refresh=next_refresh, etag=result.etag,
+            last_modified=result.last_modified, records=records, data_date=data_date)
+        return SourceReport(source, True, "updated", records, data_date,
+                            next_refresh=next_refresh, **diff)
 
     async def _nvd(self, url: str, status: VulnSourceStatus, now: datetime) -> SourceReport:
         repo = self.store.vulns
