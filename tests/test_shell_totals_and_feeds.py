@@ -44,3 +44,17 @@ async def test_shell_feeds_status_pending_then_failing_with_next_try(services, f
     assert "1 failure in a row" in status
     assert f"next try {feed.next_poll_at:%Y-%m-%d %H:%M} UTC" in status
     assert "503" in status
+
+
+async def test_shell_points_an_unknown_but_mentioned_name_at_its_own_search(services, tmp_path):
+    article = tmp_path / "zorblax.md"
+    article.write_text(
+        "---\ntitle: \"Zorblax crew extorts logistics firms\"\ndate: 2026-11-20\n"
+        "source: Shell Wire\n---\n\n# Zorblax crew extorts logistics firms\n\n"
+        + "A group calling itself Zorblax stole shipping records from three logistics "
+        "firms and demanded payment to keep them off its leak site. " * 3 + "\n")
+    assert (await services.ingest.import_files([article])).added == 1
+    out = await Shell(services).handle("/actor Zorblax")
+    assert out.startswith("No actor called “Zorblax” in the catalogue.")
+    assert "Try: /search Zorblax" in out
+    assert "secbrief search" not in out
