@@ -41,6 +41,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_UNEXPLAINED_BREAKS = 3
+DEATH_WAIT = 2.0  # seconds a broken pool waits to see which worker died
 JOB_DEADLINE = 120.0  # seconds one job may run; parsing a capped feed or page takes < 5
 
 
@@ -135,18 +136,34 @@ class _Generation:
     suspects: frozenset[int] | None = None  # jobs running when it broke
     rebuilder: threading.Thread | None = None  # shuts it down, feeds its successor
 
-    def running(self) -> list[tuple[int, int]]:
+    def workers(self) -> list[tuple[int, int]]:
+        """(pid, running job id or 0) for each worker that has started."""
         pairs = list(self.slots)
-        return [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2) if pairs[i + 1]]
+        return [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2) if pairs[i]]
+
+    def running(self) -> list[tuple[int, int]]:
+        return [(pid, job_id) for pid, job_id in self.workers() if job_id]
 
     def killed_jobs(self) -> frozenset[int]:
         """The jobs that were running in workers that have died. Called as the broken
         executor fails its futures, before it terminates the surviving workers, whose
-        jobs are innocent. When no dead worker can be told apart (no /proc), every
+        jobs are innocent. A dying worker closes its pipes (which is how the executor
+        notices) a moment before the kernel shows it as exited, so wait up to
+        ``DEATH_WAIT`` for one to show; a dead worker that was idle accuses no one.
+        When no dead worker can be told apart (no /proc, or none showed in time), every
         running job is a suspect."""
-        running = self.running()
-        dead = frozenset(job_id for pid, job_id in running if _exited(pid))
-        return dead or frozenset(job_id for _, job_id in running)
+        workers = self.workers()
+        running = frozenset(job_id for _, job_id in workers if job_id)
+        if not os.path.isdir("/proc/self"):
+            return running
+        give_up = time.monotonic() + DEATH_WAIT
+        while True:
+            dead = {pid for pid, _ in workers if _exited(pid)}
+            if dead:
+                return frozenset(job_id for pid, job_id in workers if pid in dead and job_id)
+            if time.monotonic() >= give_up:
+                return running
+            time.sleep(0.005)
 
 
 def _exited(pid: int) -> bool:
@@ -304,10 +321,13 @@ class WorkerPool(Executor):
                 self._unexplained = 0
             _resolve(job.future, inner)
             return
+        if generation.suspects is None:
+            suspects = generation.killed_jobs()  # may wait a moment: not under the lock
+            with self._lock:
+                if generation.suspects is None:
+                    generation.suspects = suspects
+                    self._unexplained = 0 if suspects else self._unexplained + 1
         with self._lock:
-            if generation.suspects is None:
-                generation.suspects = generation.killed_jobs()
-                self._unexplained = 0 if generation.suspects else self._unexplained + 1
             self._recover(generation)
             if job.timed_out:
                 _fail(job.future, WorkerTimeout(
