@@ -193,6 +193,16 @@ def _add(values: list[str], value: str) -> None:
         values.append(value)
 
 
+MAX_TEXT = 20_000  # characters of an article scanned for terms
+
+
+def article_terms(title: str, text: str, key_points: list[str]) -> StoryTerms:
+    """The terms of one stored article: its title, the start of its text and its key
+    points. Computed in the ingest worker for new articles (off the event loop) and on
+    demand for older ones, from the same fields."""
+    return extract_terms(title, "\n".join([text[:MAX_TEXT], *key_points]))
+
+
 def extract_terms(title: str, text: str) -> StoryTerms:
     """The terms of one article. The caller removes what is its own subject (an actor's
     name read as malware, an actor's own country read as a target)."""

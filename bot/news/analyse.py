@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.intel.cves import find_cves
 from bot.intel.fingerprint import content_hash, simhash
 from bot.intel.keypoints import MIN_POINTS, key_points, top_up
+from bot.intel.story_terms import StoryTerms, article_terms
 from bot.intel.vendors import find_vendors
 from bot.news.clean import html_to_text, plain_text, strip_debris, strip_invisible
 from bot.news.extract import extract_article_text
@@ -121,3 +122,11 @@ def analyse(raw: RawArticle, tagger: Tagger | None = None) -> NewArticle:
         content_hash=content_hash(text or title),
         scope_guild=raw.scope_guild,
     )
+
+
+def analyse_with_terms(
+    raw: RawArticle, tagger: Tagger | None = None
+) -> tuple[NewArticle, StoryTerms]:
+    """``analyse`` plus the article's story terms (for commentary), both in the worker."""
+    article = analyse(raw, tagger)
+    return article, article_terms(article.title, article.text, article.key_points)

@@ -25,7 +25,7 @@ from bot.intel.commentary import (
 )
 from bot.intel.geo import country_code, country_label
 from bot.intel.llm import LLMWriter
-from bot.intel.story_terms import CveStatus, StoryTerms, extract_terms, sector_labels
+from bot.intel.story_terms import CveStatus, StoryTerms, article_terms, sector_labels
 from storage.actors import Actor
 from storage.models import Article, ArticleRef, Story, StoryOutline
 from storage.store import Store
@@ -35,7 +35,6 @@ COMPARE_WINDOW = timedelta(days=90)
 TREND_WINDOW = timedelta(days=7)
 _ACTORS_CACHE = 2048  # resolved actor tags kept
 _TERMS_CACHE = 4096  # articles whose extracted terms are kept (their text never changes)
-_MAX_TEXT = 20_000  # characters of an article scanned for terms
 PUBLIC = 0  # the visibility of public articles only (no guild's own feeds)
 MAX_CVES = 8  # CVEs of a story described (a Patch Tuesday story names 80)
 
@@ -166,14 +165,19 @@ class CommentaryService:
             terms.merge(self._article_terms(article))
         return terms
 
+    def remember_terms(self, article_id: int, terms: StoryTerms) -> None:
+        """Terms of a new article, computed in the ingest worker: its story's refresh
+        then costs the event loop nothing to read them."""
+        self._terms[article_id] = terms
+        self._terms.move_to_end(article_id)
+        if len(self._terms) > _TERMS_CACHE:
+            self._terms.popitem(last=False)
+
     def _article_terms(self, article: Article) -> StoryTerms:
         cached = self._terms.get(article.id)
         if cached is None:
-            text = "\n".join([article.text[:_MAX_TEXT], *article.key_points])
-            cached = extract_terms(article.title, text)
-            self._terms[article.id] = cached
-            if len(self._terms) > _TERMS_CACHE:
-                self._terms.popitem(last=False)
+            cached = article_terms(article.title, article.text, article.key_points)
+            self.remember_terms(article.id, cached)
         else:
             self._terms.move_to_end(article.id)
         return cached

@@ -24,7 +24,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.intel.fingerprint import content_hash
-from bot.news.analyse import RawArticle, analyse
+from bot.intel.story_terms import StoryTerms
+from bot.news.analyse import RawArticle, analyse_with_terms
 from bot.news.canonical import canonical_url
 from bot.news.fetch import Fetcher, FetchError, backoff_delay
 from bot.news.importer import ImportFormatError, parse_article_file
@@ -157,10 +158,13 @@ class IngestService:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
 
-    async def _analyse(self, raw: RawArticle) -> NewArticle:
+    async def _analyse_with_terms(self, raw: RawArticle) -> tuple[NewArticle, StoryTerms]:
         if self._executor is None:
-            return await asyncio.to_thread(analyse, raw, self._tagger)
-        return await self._cpu(analyse, raw)
+            return await asyncio.to_thread(analyse_with_terms, raw, self._tagger)
+        return await self._cpu(analyse_with_terms, raw)
+
+    async def _analyse(self, raw: RawArticle) -> NewArticle:
+        return (await self._analyse_with_terms(raw))[0]
 
     # -- feeds -----------------------------------------------------------------
 
@@ -320,8 +324,8 @@ class IngestService:
             feed_html=entry.content_html or entry.summary_html,
         )
         try:
-            article = await self._analyse(raw)
-            return await self.store_article(article, refreshes=refreshes)
+            article, terms = await self._analyse_with_terms(raw)
+            return await self.store_article(article, refreshes=refreshes, terms=terms)
         except (WorkerCrashed, WorkerError) as exc:
             log.warning("could not ingest %s: %s", entry.url or entry.title, exc)
             return -1
@@ -330,10 +334,15 @@ class IngestService:
             return -1
 
     async def store_article(
-        self, article: NewArticle, *, refreshes: RefreshQueue | None = None
+        self,
+        article: NewArticle,
+        *,
+        refreshes: RefreshQueue | None = None,
+        terms: StoryTerms | None = None,
     ) -> int | None:
         """Cluster and store one article; returns its id, None for a duplicate. The
-        story's commentary is refreshed now, or queued on ``refreshes``."""
+        story's commentary is refreshed now, or queued on ``refreshes``; ``terms`` (read
+        in the worker) spare that refresh reading the new article's text."""
         now = self._clock()
         async with self._cluster_lock:
             story_id = await find_story(self._store, article, now=now)
@@ -341,6 +350,8 @@ class IngestService:
         if stored is None:
             return None
         article_id, story_id = stored
+        if terms is not None:
+            self._commentary.remember_terms(article_id, terms)
         if refreshes is None:
             await self._commentary.refresh(story_id)
         else:
@@ -409,7 +420,8 @@ class IngestService:
                         references=parsed.references,
                         import_key=key,
                     )
-                    article_id = await self.store_article(await self._analyse(raw))
+                    article, terms = await self._analyse_with_terms(raw)
+                    article_id = await self.store_article(article, terms=terms)
                     if article_id is None:
                         report.duplicates += 1
                     else:
