@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.intel.cves import find_cves
 from bot.intel.geo import countries_in, country_code
@@ -184,8 +185,13 @@ def _has_word(pattern: re.Pattern[str], text: str) -> bool:
 def sector_labels(text: str) -> list[str]:
     """The sector labels a text names, in vocabulary order (also used to read the
     catalogue's own sector lists: "Government, Defense" → government, defence)."""
+    return list(_sector_labels(text))
+
+
+@lru_cache(maxsize=4096)  # catalogue sector lists are read again at every refresh
+def _sector_labels(text: str) -> tuple[str, ...]:
     low = text.lower()
-    return [label for label, pattern in _SECTOR_RES if _has_word(pattern, low)]
+    return tuple(label for label, pattern in _SECTOR_RES if _has_word(pattern, low))
 
 
 def _add(values: list[str], value: str) -> None:
