@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     )
 
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
-    database: Path = Field(default=Path("data/secbrief.db"), alias="SECBRIEF_DATABASE")
+    # a file path (or sqlite:PATH) for SQLite; a postgresql://… URL for PostgreSQL
+    database: Path | str = Field(default=Path("data/secbrief.db"), alias="SECBRIEF_DATABASE")
     feeds_file: Path | None = Field(default=None, alias="SECBRIEF_FEEDS")
     allow_private_feeds: bool = Field(default=False, alias="SECBRIEF_ALLOW_PRIVATE_FEEDS")
     dev_guild_id: int | None = Field(default=None, alias="SECBRIEF_DEV_GUILD_ID")
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             raise ValueError("is empty: set it to the store's file path, or unset it for "
                              "./data/secbrief.db")
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith(("postgresql://", "postgres://")):
+                return text
+            return Path(text.removeprefix("sqlite:"))
         return value
 
     @field_validator("log_level", mode="before")

@@ -12,9 +12,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
-import aiosqlite
-
-from storage.db import Transaction, execute_write, write_lock
+from storage.db import Database, Transaction, execute_write, write_lock
 from storage.timeutil import from_db, to_db, utcnow
 from storage.vuln_models import (
     CveContext,
@@ -32,6 +30,15 @@ EPSS_CHUNK = 20_000  # rows per staging transaction: other writers get a turn be
 _KEV_COLUMNS = (
     "cve, vendor, product, name, date_added, due_date, required_action, known_ransomware,"
     " description, vendor_norm, product_norm"
+)
+_EPSS_STAGING = {
+    "sqlite": "CREATE TABLE epss_staging (cve TEXT PRIMARY KEY, score REAL NOT NULL,"
+              " percentile REAL NOT NULL) WITHOUT ROWID",
+    "postgres": "CREATE TABLE epss_staging (cve TEXT PRIMARY KEY,"
+                " score DOUBLE PRECISION NOT NULL, percentile DOUBLE PRECISION NOT NULL)",
+}
+_KEV_UPDATE = ", ".join(
+    f"{c} = excluded.{c}" for c in (c.strip() for c in _KEV_COLUMNS.split(",")) if c != "cve"
 )
 
 
@@ -72,7 +79,7 @@ class _Counted:
 
 
 class VulnRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # -- reading ---------------------------------------------------------------------
@@ -95,8 +102,8 @@ class VulnRepository:
             " LEFT JOIN epss e ON e.cve = ids.cve LEFT JOIN cvss c ON c.cve = ids.cve"
         )
         found: dict[str, CveContext] = {}
-        # execute_fetchall: one hop to the connection's thread instead of three
-        for row in await self._db.execute_fetchall(sql, keys):
+        # fetchall: one hop to the connection's thread instead of three
+        for row in await self._db.fetchall(sql, keys):
             cve = row[0]
             epss_date = _day(row[17])
             found[cve] = CveContext(
@@ -115,7 +122,8 @@ class VulnRepository:
     async def kev_vendors_products(self) -> list[tuple[str, str]]:
         """Every (vendor, product) pair in the KEV catalogue, sorted case-insensitively."""
         async with self._db.execute(
-            "SELECT DISTINCT vendor, product FROM kev ORDER BY lower(vendor), lower(product)"
+            "SELECT vendor, product FROM kev GROUP BY vendor, product"
+            " ORDER BY lower(vendor), lower(product)"
         ) as cur:
             return [(row[0], row[1]) for row in await cur.fetchall()]
 
@@ -129,7 +137,8 @@ class VulnRepository:
 
     async def cvss_count(self, *, source: str | None = None) -> int:
         async with self._db.execute(
-            "SELECT count(*) FROM cvss WHERE ? IS NULL OR source = ?", (source, source)
+            "SELECT count(*) FROM cvss WHERE CAST(? AS TEXT) IS NULL OR source = ?",
+            (source, source),
         ) as cur:
             return (await cur.fetchone())[0]
 
@@ -146,7 +155,8 @@ class VulnRepository:
             removed = sorted(before.difference(by_cve))
             await db.executemany("DELETE FROM kev WHERE cve = ?", [(c,) for c in removed])
             await db.executemany(
-                f"INSERT OR REPLACE INTO kev ({_KEV_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO kev ({_KEV_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                f" ON CONFLICT (cve) DO UPDATE SET {_KEV_UPDATE}",
                 [_kev_row(e) for e in by_cve.values()],
             )
             await _set_counts(db, "kev", records=len(by_cve), data_date=None)
@@ -169,15 +179,13 @@ class VulnRepository:
         try:
             async with write_lock(self._db):
                 await self._db.execute("DROP TABLE IF EXISTS epss_staging")
-                await self._db.execute(
-                    "CREATE TABLE epss_staging (cve TEXT PRIMARY KEY, score REAL NOT NULL,"
-                    " percentile REAL NOT NULL) WITHOUT ROWID"
-                )
+                await self._db.execute(self._db.pick(_EPSS_STAGING))
             while True:
                 before = counted.count
                 async with Transaction(self._db) as db:
                     await db.executemany(
-                        "INSERT OR REPLACE INTO epss_staging VALUES (?, ?, ?)",
+                        "INSERT INTO epss_staging VALUES (?, ?, ?) ON CONFLICT (cve) DO UPDATE SET"
+                        " score = excluded.score, percentile = excluded.percentile",
                         counted.take(EPSS_CHUNK),
                     )
                 if counted.count - before < EPSS_CHUNK:
@@ -228,14 +236,16 @@ class VulnRepository:
                 rows,
             )
             await db.executemany(
-                "INSERT OR REPLACE INTO nvd_checked (cve, checked_at) VALUES (?, ?)", nvd
+                "INSERT INTO nvd_checked (cve, checked_at) VALUES (?, ?)"
+                " ON CONFLICT (cve) DO UPDATE SET checked_at = excluded.checked_at", nvd
             )
 
     async def mark_nvd_checked(self, cves: Sequence[str], *, now: datetime) -> None:
         """NVD was asked about ``cves`` (with or without a score in its answer)."""
         async with Transaction(self._db) as db:
             await db.executemany(
-                "INSERT OR REPLACE INTO nvd_checked (cve, checked_at) VALUES (?, ?)",
+                "INSERT INTO nvd_checked (cve, checked_at) VALUES (?, ?)"
+                " ON CONFLICT (cve) DO UPDATE SET checked_at = excluded.checked_at",
                 [(c.upper(), to_db(now)) for c in cves],
             )
 
@@ -247,7 +257,7 @@ class VulnRepository:
         async with self._db.execute(
             "SELECT t.value FROM article_tags t WHERE t.kind = 'cve'"
             " AND NOT EXISTS (SELECT 1 FROM nvd_checked c WHERE c.cve = t.value"
-            "   AND (? IS NULL OR c.checked_at >= ?))"
+            "   AND (CAST(? AS TEXT) IS NULL OR c.checked_at >= ?))"
             " GROUP BY t.value ORDER BY max(t.at) DESC, t.value LIMIT ?",
             (to_db(checked_before), to_db(checked_before), limit),
         ) as cur:
@@ -312,7 +322,7 @@ class VulnRepository:
 
 
 async def _set_counts(
-    db: aiosqlite.Connection, source: str, *, records: int, data_date: date | None
+    db: Database, source: str, *, records: int, data_date: date | None
 ) -> None:
     """Inside a load's transaction: the source's record count (and data date) now
     match the data."""
