@@ -35,6 +35,10 @@ VISIBLE = "(CAST(? AS BIGINT) IS NULL OR a.scope_guild IN (0, ?))"
 _TAG_VISIBLE = "(CAST(? AS BIGINT) IS NULL OR t.scope_guild IN (0, ?))"
 
 
+# PostgreSQL advisory lock key serialising article inserts (see ArticleRepository.add).
+ARTICLE_WRITE_LOCK = 0x5ECB_A871
+
+
 def placeholders(n: int) -> str:
     return ",".join("?" * n)
 
@@ -75,6 +79,11 @@ class ArticleRepository:
         already stored.
         """
         async with Transaction(self._db):
+            if self._db.dialect == "postgres":
+                # Ids must become visible in the order they are handed out: the alert
+                # cursor moves past max(id), so an article committed after a higher id
+                # would never be matched. SQLite's write lock gives that order already.
+                await self._db.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_WRITE_LOCK,))
             return await self._insert(article, story_id=story_id, now=now)
 
     async def _insert(

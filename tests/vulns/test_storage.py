@@ -11,6 +11,7 @@ from storage.models import NewArticle
 from storage.store import Store
 from storage.vuln_models import CvssScore, KevEntry
 from storage.vuln_names import normalise_name
+from tests.conftest import BACKENDS
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -23,6 +24,12 @@ def kev(cve: str, vendor: str = "Palo Alto Networks", product: str = "PAN-OS") -
         description="A command injection.",
     )
 
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Vulnerability storage runs on both backends: [sqlite] and [postgres]."""
+    return request.param
 
 async def test_context_has_every_id_with_unknown_parts_none(store: Store) -> None:
     repo = store.vulns
@@ -116,8 +123,11 @@ async def test_epss_load_failing_midway_keeps_previous_scores(store: Store) -> N
     ctx = await repo.context_one("CVE-2024-0001")
     assert ctx.epss is not None and ctx.epss.date == date(2026, 2, 27)
     assert await repo.epss_count() == 1
-    async with store.db.execute(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'epss_staging'") as cur:
+    async with store.db.execute(store.db.pick({
+        "sqlite": "SELECT count(*) FROM sqlite_master WHERE name = 'epss_staging'",
+        "postgres": "SELECT count(*) FROM information_schema.tables"
+                    " WHERE table_name = 'epss_staging'",
+    })) as cur:
         assert (await cur.fetchone())[0] == 0
 
 
