@@ -66,6 +66,8 @@ def make_settings(db: Path | str, **overrides) -> Settings:
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
+        if name.startswith("SECBRIEF_TEST_"):
+            continue  # the harness's own (SECBRIEF_TEST_POSTGRES_URL, …), not settings
         if name.startswith("SECBRIEF_") or name == "DISCORD_TOKEN":
             monkeypatch.delenv(name)
 
@@ -101,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: the test is about SQLite itself")
 
 
-_PG_LEG: dict[str, object] = {"reason": None, "tests": 0, "seconds": 0.0, "start": None}
+_PG_LEG: dict[str, object] = {"reason": None, "tests": 0, "start": None, "where": ""}
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +112,8 @@ def pg_server() -> Iterator[tuple[pg.ThrowawayPostgres | None, str | None]]:
     server, reason = pg.start()
     _PG_LEG["start"] = time.perf_counter() - started
     _PG_LEG["reason"] = reason
+    _PG_LEG["where"] = ("SECBRIEF_TEST_POSTGRES_URL" if server is not None and server.external
+                        else "a throw-away server")
     yield server, reason
     if server is not None:
         server.stop()
@@ -203,8 +207,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_line(f"PostgreSQL leg SKIPPED: {_PG_LEG['reason']}", red=True)
     else:
         terminalreporter.write_line(
-            f"PostgreSQL leg: {_PG_LEG['tests']} tests on a throw-away server "
-            f"(started in {float(_PG_LEG['start']):.1f} s)")
+            f"PostgreSQL leg: {_PG_LEG['tests']} tests on {_PG_LEG['where']} "
+            f"(ready in {float(_PG_LEG['start']):.1f} s)")
 
 
 @pytest.fixture
