@@ -220,6 +220,19 @@ class ClaimRepository:
                 (until, *chunk, worker))
         return held
 
+    async def feed_claims(
+        self, feed_ids: Iterable[int]
+    ) -> dict[int, tuple[str | None, str | None]]:
+        """feed id -> (claimed_by, claimed_until as stored). For tests and status."""
+        found: dict[int, tuple[str | None, str | None]] = {}
+        for chunk in _chunks(feed_ids):
+            async with self._db.execute(
+                "SELECT id, claimed_by, claimed_until FROM feeds"
+                f" WHERE id IN ({_marks(len(chunk))})", chunk,
+            ) as cur:
+                found.update({int(r[0]): (r[1], r[2]) for r in await cur.fetchall()})
+        return found
+
     async def release_feeds(self, worker: str, feed_ids: Iterable[int]) -> None:
         for chunk in _chunks(feed_ids):
             await execute_write(self._db,
