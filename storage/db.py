@@ -242,7 +242,12 @@ class SqliteDatabase(Database):
             return Result(len(rows), None, rows)
 
     async def _read(self, sql: str, params: Params) -> Any:
-        return await self.conn.execute(sql, params)
+        # Read whole in one hop (as on PostgreSQL): a cursor left open across an await
+        # keeps a read transaction open on the shared connection, and a write another
+        # task makes meanwhile would need to upgrade it — "database is locked" at once,
+        # without waiting, whenever another process has written since.
+        rows = list(await self.conn.execute_fetchall(sql, params))
+        return Result(len(rows), None, rows)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         return list(await self.conn.execute_fetchall(sql, params))  # one thread hop
