@@ -127,6 +127,7 @@ class SecBrief(commands.AutoShardedBot):
         self._stack = AsyncExitStack()
         self.failed_extensions: list[str] = []
         self.sync_only = sync_only  # `secbrief sync`: commands only, no store or jobs
+        self._logged_in = False
 
     async def load_cogs(self) -> None:
         for name in extension_names():
@@ -197,8 +198,21 @@ class SecBrief(commands.AutoShardedBot):
         this process's shards; the process that has the guild posts them otherwise)."""
         return self.shard_plan.owns(schedule.guild_id)
 
+    async def login(self, token: str) -> None:
+        self._logged_in = True  # from here on there is a session to close
+        await super().login(token)
+
     async def close(self) -> None:
         await self._stack.aclose()
+        if not self._logged_in:
+            # Never logged in (a bot built for its command tree only): AutoShardedClient's
+            # close() expects what login() sets up, so close as a plain client does.
+            for name in tuple(self.extensions):
+                await self.unload_extension(name)
+            for name in tuple(self.cogs):
+                await self.remove_cog(name)
+            await discord.Client.close(self)
+            return
         await super().close()
 
     # -- jobs ----------------------------------------------------------------------
