@@ -8,6 +8,15 @@ cold round costs two requests per subscriber; `--rounds 2` adds a second story a
 round, which reuses the opened channels (one request per subscriber).
 
     .venv/bin/python bench/bench_fanout.py [--targets 10000] [--rate 45] [--rounds 1]
+    .venv/bin/python bench/bench_fanout.py --processes 2 [--targets 10000] [--rate 45]
+                                           [--postgres]
+
+With ``--processes N`` the round is sent by N bot-like processes at once, each with its
+own Deliverer on the same store: each claims batches in the store (a batch is sent by
+one of them) and takes its send slots from the store's shared budget, so together they
+stay under ``--rate`` (SECBRIEF_SEND_RATE). It prints their combined requests/s next
+to the 90–100% target, 429s, duplicates and what each process sent. ``--postgres`` puts
+the store on a throw-away PostgreSQL (tests/pg.py) instead of an SQLite file.
 
 Prints, per round: wall time, requests/s and their share of the 50/s limit, 429s,
 messages delivered, duplicates (0 expected) and failures. Not run by the tests
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import tempfile
@@ -143,15 +153,118 @@ async def one_round(n: int, fake: FakeDiscord, store: Store, alerts: AlertServic
     )
 
 
+# -- several processes ---------------------------------------------------------------
+
+
+async def child(db: str, api_base: str, gateway: str, token: str, rate: float,
+                concurrency: int) -> dict[str, int]:
+    """One sending process: send what is pending (and not claimed by the other) until
+    nothing is pending any more."""
+    store = await Store.open(db)
+    discord.http.Route.BASE = api_base
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login(token)
+    sent = messages = 0
+    try:
+        deliverer = Deliverer(client, store, BriefingService(store, clock=utcnow),
+                              clock=utcnow, rate=rate, concurrency=concurrency, lease=10)
+        while True:
+            stats = await deliverer.send_pending()
+            sent, messages = sent + stats.sent, messages + stats.messages
+            if not await store.deliveries.pending(now=utcnow(), limit=1):
+                break
+            if stats.sent == 0:  # the rest is the other process's, in flight
+                await asyncio.sleep(0.2)
+    finally:
+        await client.close()
+        await store.close()
+    return {"batches": sent, "messages": messages,
+            "reservations": getattr(deliverer.limiter, "reservations", 0)}
+
+
+async def run_processes(targets: int, rate: float, processes: int,
+                        concurrency: int, postgres: str | None = None) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        db: Path | str = postgres or Path(tmp) / "bench.db"
+        store = await Store.open(db)
+        async with FakeDiscord(global_limit=GLOBAL_LIMIT, message_limit=(5, 5.0),
+                               echo_messages=False) as fake:
+            users = [fake.add_user(f"u{n}").id for n in range(targets)]
+            await build_store(store, users)
+            alerts = AlertService(store, clock=utcnow)
+            await alerts.plan_round()
+            await store.articles.add(story(1), story_id=None, now=utcnow())
+            await alerts.plan_round()
+            await store.close()
+            argv = [sys.executable, __file__, "--child", "--db", str(db), "--api",
+                    fake.api_base, "--gateway", fake.gateway_url, "--token", fake.token,
+                    "--rate", str(rate), "--concurrency", str(concurrency)]
+            started = time.perf_counter()
+            procs = [await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
+                     for _ in range(processes)]
+            outputs = [json.loads((await p.communicate())[0] or b"{}") for p in procs]
+            seconds = time.perf_counter() - started
+            requests = [r for r in fake.stats.requests
+                        if r.path == "/users/@me/channels" or r.path.endswith("/messages")]
+            title = story(1).title
+            counts = [sum(1 for m in fake.sent_to_user(u) if m["embeds"][0]["title"] == title)
+                      for u in users]
+    span = requests[-1].time - requests[0].time if len(requests) > 1 else seconds
+    per_second = (len(requests) - 1) / span if span else 0.0
+    limited = sum(1 for r in requests if r.status == 429)
+    each = "; ".join(f"process {n + 1}: {o.get('batches', 0)} batches, "
+                     f"{o.get('reservations', 0)} budget reservations"
+                     for n, o in enumerate(outputs))
+    return (
+        f"{processes} processes: {len(requests)} requests in {span:.1f} s (first to last; "
+        f"{seconds:.1f} s with start-up) = {per_second:.1f} req/s = "
+        f"{100 * per_second / rate:.1f}% of SECBRIEF_SEND_RATE {rate:g} (target 90–100%), "
+        f"{100 * per_second / GLOBAL_LIMIT:.0f}% of Discord's {GLOBAL_LIMIT}/s; 429s {limited}; "
+        f"delivered {sum(1 for c in counts if c)}/{targets}; "
+        f"duplicates {sum(max(c - 1, 0) for c in counts)}; {each}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--targets", type=int, default=10_000, help="DM subscribers")
     parser.add_argument("--rate", type=float, default=45.0, help="Deliverer's requests/s")
     parser.add_argument("--rounds", type=int, default=1, help="alert rounds (2nd is warm)")
     parser.add_argument("--concurrency", type=int, default=25, help="targets in flight")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="sending processes sharing the store (2: the scale-out case)")
+    for hidden in ("--db", "--api", "--gateway", "--token"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", action="store_true",
+                        help="the store on a throw-away PostgreSQL (with --processes)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("discord").setLevel(logging.ERROR)
+    if args.child:
+        result = asyncio.run(child(args.db, args.api, args.gateway, args.token, args.rate,
+                                   args.concurrency))
+        print(json.dumps(result), flush=True)
+        return
+    if args.processes > 1:
+        print(f"fan-out to {args.targets} DM subscribers from {args.processes} processes "
+              f"sharing SECBRIEF_SEND_RATE {args.rate:g}, fake limits {GLOBAL_LIMIT}/s "
+              "global, 5 per 5 s per channel", flush=True)
+        server = None
+        if args.postgres:
+            from tests import pg
+
+            server, reason = pg.start()
+            if server is None:
+                raise SystemExit(f"no PostgreSQL: {reason}")
+        try:
+            print(("PostgreSQL: " if server else "SQLite: ") + asyncio.run(run_processes(
+                args.targets, args.rate, args.processes, args.concurrency,
+                server.dsn() if server else None)), flush=True)
+        finally:
+            if server is not None:
+                server.stop()
+        return
     print(f"fan-out to {args.targets} DM subscribers at {args.rate:g} req/s, "
           f"fake limits {GLOBAL_LIMIT}/s global, 5 per 5 s per channel", flush=True)
     for figures in asyncio.run(run(args.targets, args.rate, args.rounds, args.concurrency)):

@@ -25,15 +25,17 @@ import cogs
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.render.sanitise import discord_text, url_text
-from bot.scheduling import Jobs, missed
+from bot.scheduling import Jobs, last_fire_before, missed
 from bot.services.alerts import AlertService
 from bot.services.container import Services, open_services
 from bot.services.errors import UserError
 from bot.services.maintenance import compact_search_index
 from bot.services.vulns import ROUND_INTERVAL as VULN_ROUND_INTERVAL
 from bot.services.vulns import SourceReport
+from bot.sharding import ShardPlan
 from bot.views import DYNAMIC_ITEMS
-from storage.models import Batch
+from storage.claims import process_id
+from storage.models import Batch, Schedule
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ def extension_names() -> list[str]:
     )
 
 
-class SecBrief(commands.Bot):
+class SecBrief(commands.AutoShardedBot):
     services: Services
     deliverer: Deliverer
     jobs: Jobs
@@ -105,6 +107,14 @@ class SecBrief(commands.Bot):
         ``options`` go to discord.py (tests pass e.g. guild_ready_timeout)."""
         intents = discord.Intents.none()
         intents.guilds = True
+        # SECBRIEF_SHARD_COUNT / _SHARD_IDS: this process runs those shards only (unset:
+        # every shard of Discord's recommended count, in this one process).
+        if settings.shard_count is not None:
+            options.setdefault("shard_count", settings.shard_count)
+            if settings.shard_id_list is not None:
+                options.setdefault("shard_ids", settings.shard_id_list)
+        self.shard_plan = ShardPlan.of(options.get("shard_count"), options.get("shard_ids"))
+        self.worker = process_id()  # who holds this process's claims in the store
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -118,6 +128,7 @@ class SecBrief(commands.Bot):
         self._stack = AsyncExitStack()
         self.failed_extensions: list[str] = []
         self.sync_only = sync_only  # `secbrief sync`: commands only, no store or jobs
+        self._logged_in = False
 
     async def load_cogs(self) -> None:
         for name in extension_names():
@@ -141,6 +152,8 @@ class SecBrief(commands.Bot):
             self, self.services.store, self.services.briefings, clock=self.clock,
             rate=self.settings.send_rate, on_refused=self._on_refused,
             on_no_threads=self._on_no_threads,
+            owns=None if self.shard_plan.everything else self.shard_plan.owns,
+            worker=self.worker, lease=self.settings.claim_lease,
         )
         await self.load_cogs()
         # Alert buttons keep working across restarts: their state is in the custom_id.
@@ -155,7 +168,8 @@ class SecBrief(commands.Bot):
         # one interval after start; `secbrief vulns refresh` fetches at once).
         self.jobs.every("vulns", VULN_ROUND_INTERVAL, self.vulns_round)
         for schedule in await self.services.store.schedules.all():
-            self.jobs.set_briefing(schedule, self.briefing_round)
+            if self.serves(schedule):
+                self.jobs.set_briefing(schedule, self.briefing_round)
         self.jobs.scheduler.start()
         # Closed first (a stack unwinds in reverse): no round may outlive the store.
         self._stack.push_async_callback(self.jobs.shutdown)
@@ -168,19 +182,38 @@ class SecBrief(commands.Bot):
     async def on_ready(self) -> None:
         # May fire more than once (reconnects): only idempotent work here. The catch-up
         # runs as a scheduler job, so shutdown waits for it like any other round.
-        log.info("connected as %s (%s)", self.user, self.user and self.user.id)
+        log.info("connected as %s (%s), %s", self.user, self.user and self.user.id,
+                 self.shard_plan.describe())
         if not self.sync_only:
             self.jobs.once("catch-up", self.catch_up_briefings)
 
     async def catch_up_briefings(self) -> None:
         now = self.clock()
         for schedule in await self.services.store.schedules.all():
-            if missed(schedule, now):
+            if self.serves(schedule) and missed(schedule, now):
                 log.info("sending the briefing missed in channel %s", schedule.channel_id)
                 await self.briefing_round(schedule.channel_id)
 
+    def serves(self, schedule: Schedule) -> bool:
+        """Whether this process posts the schedule's briefings (its guild is on one of
+        this process's shards; the process that has the guild posts them otherwise)."""
+        return self.shard_plan.owns(schedule.guild_id)
+
+    async def login(self, token: str) -> None:
+        self._logged_in = True  # from here on there is a session to close
+        await super().login(token)
+
     async def close(self) -> None:
         await self._stack.aclose()
+        if not self._logged_in:
+            # Never logged in (a bot built for its command tree only): AutoShardedClient's
+            # close() expects what login() sets up, so close as a plain client does.
+            for name in tuple(self.extensions):
+                await self.unload_extension(name)
+            for name in tuple(self.cogs):
+                await self.remove_cog(name)
+            await discord.Client.close(self)
+            return
         await super().close()
 
     # -- jobs ----------------------------------------------------------------------
@@ -227,9 +260,12 @@ class SecBrief(commands.Bot):
     async def briefing_round(self, channel_id: int) -> None:
         try:
             schedule = await self.services.store.schedules.get(channel_id)
-            if schedule is None or schedule.paused:
+            if schedule is None or schedule.paused or not self.serves(schedule):
                 return
-            await self.services.briefings.plan_scheduled(schedule)
+            # The run is claimed per (schedule, due time): one process plans each.
+            due = last_fire_before(schedule, self.clock())
+            await self.services.briefings.plan_scheduled(schedule, due_at=due,
+                                                         worker=self.worker)
             await self.deliverer.send_pending(purpose="briefing")
         except Exception:
             log.exception("briefing for channel %s failed", channel_id)
@@ -237,7 +273,7 @@ class SecBrief(commands.Bot):
     async def reschedule(self, channel_id: int) -> None:
         """Called by the briefing cog after a change, so the job matches the store."""
         schedule = await self.services.store.schedules.get(channel_id)
-        if schedule is None:
+        if schedule is None or not self.serves(schedule):
             self.jobs.remove_briefing(channel_id)
         else:
             self.jobs.set_briefing(schedule, self.briefing_round)

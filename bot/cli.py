@@ -126,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     vulns_status = vulns_sub.add_parser("status", help="each source's state")
     vulns_status.add_argument("--json", action="store_true", help="print JSON")
 
+    migrate = sub.add_parser("migrate", help="copy this SQLite store into an empty PostgreSQL"
+                             " database and verify it")
+    migrate.add_argument("--to", required=True, metavar="URL",
+                         help="the target, postgresql://user@host/database (must be empty)")
+    migrate.add_argument("--batch-size", type=int, default=1000, metavar="N",
+                         help="rows per COPY batch (default 1000)")
+    migrate.add_argument("--json", action="store_true", help="print JSON")
+
     sync = sub.add_parser("sync", help="sync slash commands with Discord")
     sync.add_argument("--guild", type=int, help="sync to this guild only")
     return parser
@@ -397,6 +405,20 @@ async def cmd_vulns(args, settings: Settings) -> int:
     return await _with_services(settings, action)
 
 
+async def cmd_migrate(args, settings: Settings) -> int:
+    """0: copied and verified; 1: the counts differ (the report says whether the target
+    was rolled back or left); 2: bad input (nothing changed)."""
+    from storage.migrate import MigrateError, migrate_store
+
+    try:
+        report = await migrate_store(settings.database, args.to, batch=args.batch_size)
+    except MigrateError as exc:
+        print(printable(f"secbrief: migrate: {exc}"), file=sys.stderr)
+        return exc.code
+    print(printable(dumps(report.as_dict()) if args.json else report.text()))
+    return OK if report.verified else NOTHING_DONE
+
+
 COMMANDS = {
     "run": cmd_run,
     "shell": cmd_shell,
@@ -410,6 +432,7 @@ COMMANDS = {
     "sync": cmd_sync,
     "watchlist": cmd_watchlist,
     "vulns": cmd_vulns,
+    "migrate": cmd_migrate,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.services.alerts import DEFAULT_MAX_AGE_HOURS
@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     )
 
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
-    database: Path = Field(default=Path("data/secbrief.db"), alias="SECBRIEF_DATABASE")
+    # a file path (or sqlite:PATH) for SQLite; a postgresql://… URL for PostgreSQL
+    database: Path | str = Field(default=Path("data/secbrief.db"), alias="SECBRIEF_DATABASE")
     feeds_file: Path | None = Field(default=None, alias="SECBRIEF_FEEDS")
     allow_private_feeds: bool = Field(default=False, alias="SECBRIEF_ALLOW_PRIVATE_FEEDS")
     dev_guild_id: int | None = Field(default=None, alias="SECBRIEF_DEV_GUILD_ID")
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
     max_guild_feeds: int = Field(default=50, ge=1, alias="SECBRIEF_MAX_GUILD_FEEDS")
     workers: int = Field(default=1, ge=0, le=32, alias="SECBRIEF_WORKERS")
     send_rate: float = Field(default=45.0, gt=0, alias="SECBRIEF_SEND_RATE")
+
+    # Scale-out (issue 13): which Discord shards this process serves, and how long a
+    # claim (a batch being sent, a feed being polled) holds before another process may
+    # take it over.
+    shard_count: int | None = Field(default=None, ge=1, alias="SECBRIEF_SHARD_COUNT")
+    shard_ids: str | None = Field(default=None, alias="SECBRIEF_SHARD_IDS")
+    claim_lease: float = Field(default=30.0, ge=1, alias="SECBRIEF_CLAIM_LEASE")
 
     # Vulnerability context (issue 12); an empty URL switches that source off.
     kev_url: str | None = Field(default=KEV_URL, alias="SECBRIEF_KEV_URL")
@@ -99,7 +107,49 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             raise ValueError("is empty: set it to the store's file path, or unset it for "
                              "./data/secbrief.db")
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith(("postgresql://", "postgres://")):
+                return text
+            return Path(text.removeprefix("sqlite:"))
         return value
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _blank_shard_count(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_id_list(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        parts = [p.strip() for p in str(value).split(",")]
+        if not all(p.isdigit() for p in parts):
+            raise ValueError(f"{str(value)[:60]!r} is not a list of shard numbers: give "
+                             "them comma-separated, e.g. 0,1")
+        return ",".join(str(n) for n in sorted({int(p) for p in parts}))
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("SECBRIEF_SHARD_IDS needs SECBRIEF_SHARD_COUNT (the total "
+                                 "number of shards across every process)")
+            too_big = [n for n in self.shard_id_list if n >= self.shard_count]
+            if too_big:
+                raise ValueError(f"SECBRIEF_SHARD_IDS {too_big} must be below "
+                                 f"SECBRIEF_SHARD_COUNT ({self.shard_count}); shards count "
+                                 "from 0")
+        return self
+
+    @property
+    def shard_id_list(self) -> list[int] | None:
+        """This process's shards (None: every shard of SECBRIEF_SHARD_COUNT, or of the
+        count Discord recommends when that is unset too)."""
+        if self.shard_ids is None:
+            return None
+        return [int(n) for n in self.shard_ids.split(",")]
 
     @field_validator("log_level", mode="before")
     @classmethod

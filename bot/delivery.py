@@ -6,7 +6,13 @@ and each message carries a stable nonce derived from the ledger, so a retry or a
 restart resumes where it stopped and Discord drops a repeat it already accepted.
 
 Every request a round makes (opening a DM channel as well as each send) first takes a
-slot from one global limiter, since discord.py learns of the global limit only from 429s.
+slot from one global limiter, since discord.py learns of the global limit only from 429s;
+the limiter's slots come from a budget in the store, shared by every bot process.
+
+Several processes may send from one store: each claims the batches it sends (a lease
+renewed while it sends, storage/claims.py), so a batch is sent by one of them; a process
+that dies leaves its claims to be taken over once their lease runs out. A process running
+some of the bot's shards sends only the channel batches of its own guilds (DMs: any).
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from datetime import datetime, timedelta
 
 import discord
 
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import RateLimiter, SharedRateLimiter
 from bot.render.alerts import Outgoing, alert_messages
 from bot.render.digest import digest_messages, thread_name
 from bot.render.embeds import pack, story_embed
 from bot.render.kev_alerts import vuln_messages
 from bot.services.briefings import BriefingItem, BriefingService
+from storage.claims import ClaimRepository, process_id
 from storage.models import Batch
 from storage.store import Store
 
@@ -39,6 +46,7 @@ DM_CACHE = 100_000  # user id -> DM channel id entries kept (discord.py keeps on
 THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 THREAD_ARCHIVE = 1440  # minutes of quiet before a digest's thread is hidden
 NO_THREADS_NOTICE = "digest.no_threads."  # + channel id: its admins were told
+CLAIM_CHUNK = 100  # batches claimed at a time: processes sharing a fan-out interleave
 
 Messages = list[Outgoing]  # each message's embeds, and its buttons (alerts to a DM)
 
@@ -57,6 +65,10 @@ def _legacy_briefing(batch: Batch) -> bool:
     it is finished the way it started."""
     return batch.purpose == "briefing" and batch.sent_parts > 0 \
         and batch.header_message_id is None
+
+
+class ClaimLost(Exception):
+    """Another process took this batch over (our lease ran out): stop sending it."""
 
 
 class Unreachable(Exception):
@@ -101,12 +113,25 @@ class Deliverer:
         retry_delay: float = 0.5,
         max_attempts: int = MAX_ATTEMPTS,
         round_backoff: float = ROUND_BACKOFF,
+        owns: Callable[[int], bool] | None = None,
+        worker: str | None = None,
+        lease: float = 30.0,
+        shared_rate: bool = True,
     ) -> None:
+        """``owns(guild_id)``: whether this process serves that guild's shard (None:
+        every guild); ``worker``: who claims the batches; ``lease``: seconds a claim holds
+        unrenewed; ``shared_rate``: pace with the store's budget, shared by processes."""
         self._client = client
         self._store = store
         self._briefings = briefings
         self._clock = clock
-        self.limiter = RateLimiter(rate)
+        self.claims = ClaimRepository(store.db)
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            SharedRateLimiter(self.claims, rate) if shared_rate else RateLimiter(rate))
+        self._owns = owns
+        self.worker = worker or process_id()
+        self.lease = lease
+        self._held: set[int] = set()  # batches this process holds a live claim on
         self._concurrency = concurrency
         self._on_refused = on_refused
         self._on_no_threads = on_no_threads
@@ -118,23 +143,85 @@ class Deliverer:
         self._dm_channels: dict[int, int] = {}
 
     async def send_pending(self, *, purpose: str | None = None) -> DeliveryStats:
-        """Send every batch that is due. One round at a time per process."""
+        """Send every batch that is due and not another process's: claimed a chunk at a
+        time, so processes sharing a fan-out each take a part. One round at a time per
+        process."""
         async with self._lock:
             stats = DeliveryStats()
             batches = await self._store.deliveries.pending(now=self._clock(), purpose=purpose)
-            by_target: dict[tuple[str, int], list[Batch]] = defaultdict(list)
-            for batch in batches:
-                by_target[batch.target_kind, batch.target_id].append(batch)
-            gate = asyncio.Semaphore(self._concurrency)
-            rendered: dict[tuple[int, ...], list[BriefingItem]] = {}  # one fan-out, one read
-
-            async def target_round(queue: list[Batch]) -> None:
-                async with gate:
-                    for batch in queue:  # in order: one target's messages never interleave
-                        await self._deliver(batch, stats, rendered)
-
-            await asyncio.gather(*(target_round(q) for q in by_target.values()))
+            batches = await self._ours(batches)
+            for start in range(0, len(batches), CLAIM_CHUNK):
+                claimed = await self._claim(batches[start : start + CLAIM_CHUNK])
+                if not claimed:
+                    continue
+                renewing = asyncio.create_task(self._renew())
+                try:
+                    await self._send_claimed(claimed, stats)
+                finally:
+                    renewing.cancel()
+                    await asyncio.gather(renewing, return_exceptions=True)
+                    held, self._held = self._held, set()
+                    await self.claims.release_batches(self.worker, held)
             return stats
+
+    async def _ours(self, batches: list[Batch]) -> list[Batch]:
+        """Its own guilds' channel batches and every DM (a channel the store cannot place
+        in a guild is tried, as before sharding)."""
+        if self._owns is None:
+            return batches
+        channels = [b.target_id for b in batches if b.target_kind == "channel"]
+        guilds = await self.claims.channel_guilds(channels)
+        return [b for b in batches if b.target_kind != "channel"
+                or b.target_id not in guilds or self._owns(guilds[b.target_id])]
+
+    async def _claim(self, batches: list[Batch]) -> list[Batch]:
+        """Those of ``batches`` this process now holds a claim on (no other process
+        sends them meanwhile)."""
+        if not batches:
+            return []
+        held = await self.claims.claim_batches(self.worker, [b.id for b in batches],
+                                               now=self._clock(), lease=self.lease)
+        self._held = set(held)
+        fresh = []
+        for batch in batches:  # as the store has it now: another process may have
+            if batch.id in held:  # sent part of it since the pending list was read
+                current = await self._store.deliveries.get(batch.id)
+                if current is not None and current.status == "pending":
+                    fresh.append(current)
+        return fresh
+
+    async def _renew(self) -> None:
+        """Renew this round's claims every third of the lease, until cancelled."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                kept = await self.claims.renew_batches(self.worker, self._held,
+                                                       now=self._clock(), lease=self.lease)
+            except Exception:
+                log.exception("renewing the claims on %s batches failed", len(self._held))
+                continue
+            lost = self._held - kept
+            if lost:
+                log.warning("claims on batches %s were taken over", sorted(lost)[:10])
+            self._held &= kept
+
+    def _still_mine(self, batch: Batch) -> None:
+        if batch.id not in self._held:
+            raise ClaimLost(batch.id)
+
+    async def _send_claimed(self, batches: list[Batch], stats: DeliveryStats) -> None:
+        by_target: dict[tuple[str, int], list[Batch]] = defaultdict(list)
+        for batch in batches:
+            by_target[batch.target_kind, batch.target_id].append(batch)
+        gate = asyncio.Semaphore(self._concurrency)
+        rendered: dict[tuple[int, ...], list[BriefingItem]] = {}  # one fan-out, one read
+
+        async def target_round(queue: list[Batch]) -> None:
+            async with gate:
+                for batch in queue:  # in order: one target's messages never interleave
+                    await self._deliver(batch, stats, rendered)
+
+        await asyncio.gather(*(target_round(q) for q in by_target.values()))
 
     # -- destinations ---------------------------------------------------------------
 
@@ -214,6 +301,9 @@ class Deliverer:
             await self._store.deliveries.mark_sent(batch.id, message_id=last,
                                                    now=self._clock())
             stats.sent += 1
+        except ClaimLost:
+            log.warning("batch %s: taken over by another process; it sends the rest",
+                        batch.id)
         except (Unreachable, discord.Forbidden, discord.NotFound) as exc:
             await self._refused(batch, stats, str(exc) or type(exc).__name__)
         except (discord.HTTPException, OSError, TimeoutError) as exc:
@@ -233,6 +323,7 @@ class Deliverer:
         last = batch.message_id
         for index in range(max(batch.sent_parts, first), len(messages)):
             part = messages[index]
+            self._still_mine(batch)
             message = await self._send(destination, part.content or header(index), part,
                                        batch.nonce(index), stats)
             await self._store.deliveries.mark_progress(batch.id, index + 1)
@@ -252,6 +343,7 @@ class Deliverer:
         if len(messages) < 2:  # its stories were forgotten while it was rendered
             return header_id
         if batch.sent_parts == 0 or header_id is None:
+            self._still_mine(batch)
             header = await self._send(channel, messages[0].content or "", messages[0],
                                       batch.nonce(0), stats)
             header_id = header.id

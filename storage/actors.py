@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-import aiosqlite
-
-from storage.db import Transaction
+from storage.db import Database, Transaction
 
 __all__ = [
     "Actor",
@@ -120,20 +118,32 @@ class OverrideConflict(ValueError):
 
 # An actor row with its aliases as a JSON array of [alias, alias_norm, origin, scheme],
 # catalogue rows first: one round trip per lookup.
-_SELECT_ACTOR = (
-    "SELECT a.id, a.name, a.name_norm, COALESCE(a.op_country, a.country),"
+# The JSON aggregate is the one dialect difference (json_agg of no rows is NULL).
+_ALIAS_ARRAY = {
+    "sqlite": "json_group_array(json_array(alias, alias_norm, origin, scheme))",
+    "postgres": "coalesce(json_agg(json_build_array(alias, alias_norm, origin, scheme)),"
+                " '[]')",
+}
+_SELECT_ACTOR = {
+    dialect: "SELECT a.id, a.name, a.name_norm, COALESCE(a.op_country, a.country),"
     " COALESCE(a.op_description, a.description), a.refs, a.op_refs, a.related, a.mitre_id,"
-    " a.origin, a.schemes,"
-    " (SELECT json_group_array(json_array(alias, alias_norm, origin, scheme)) FROM"
+    f" a.origin, a.schemes, (SELECT {array} FROM"
     "  (SELECT alias, alias_norm, origin, scheme FROM actor_aliases"
-    "   WHERE actor_id = a.id ORDER BY origin, alias)),"
+    "   WHERE actor_id = a.id ORDER BY origin, alias) AS x),"
     " a.meta"
     " FROM actors AS a"
-)
-_SELECT_BY_IDS = _SELECT_ACTOR + " WHERE a.id IN (SELECT value FROM json_each(?))"
-_SELECT_BY_ALIAS = (
-    _SELECT_ACTOR + " WHERE a.id IN (SELECT actor_id FROM actor_aliases WHERE alias_norm = ?)"
-)
+    for dialect, array in _ALIAS_ARRAY.items()
+}
+# One parameter whatever the number of ids, so the SQL text never varies: a JSON list
+# expanded by json_each on SQLite, an array on PostgreSQL.
+_SELECT_BY_IDS = {
+    "sqlite": _SELECT_ACTOR["sqlite"] + " WHERE a.id IN (SELECT value FROM json_each(?))",
+    "postgres": _SELECT_ACTOR["postgres"] + " WHERE a.id = ANY(CAST(? AS BIGINT[]))",
+}
+_SELECT_BY_ALIAS = {
+    dialect: select + " WHERE a.id IN (SELECT actor_id FROM actor_aliases WHERE alias_norm = ?)"
+    for dialect, select in _SELECT_ACTOR.items()
+}
 
 
 def _json_list(raw: str | None) -> list[Any]:
@@ -146,7 +156,7 @@ def _sort_names(names: Iterable[str]) -> list[str]:
 
 
 class ActorRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # --- catalogue ------------------------------------------------------------------------
@@ -187,13 +197,12 @@ class ActorRepository:
                 )
                 actor_id = existing.get(key)
                 if actor_id is None or actor_id in keep:
-                    cur = await self._db.execute(
+                    actor_id = int(await self._db.insert_id(
                         "INSERT INTO actors (name, country, description, refs, related,"
                         " mitre_id, schemes, meta, name_norm, origin)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'catalogue')",
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'catalogue') RETURNING id",
                         (*values, key),
-                    )
-                    actor_id = int(cur.lastrowid or 0)
+                    ) or 0)
                 else:
                     await self._db.execute(
                         "UPDATE actors SET name = ?, country = ?, description = ?, refs = ?,"
@@ -233,7 +242,8 @@ class ActorRepository:
     async def _bump_names_generation(self) -> None:
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, '1')"
-            " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            " ON CONFLICT (key) DO UPDATE SET"
+            " value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
             (NAMES_GENERATION_KEY,),
         )
 
@@ -255,7 +265,7 @@ class ActorRepository:
         key = alias_key(name)
         if not key:
             return []
-        actors = await self._select(_SELECT_BY_ALIAS, key)
+        actors = await self._select(self._db.pick(_SELECT_BY_ALIAS), key)
         return pick_exact(actors, name)
 
     async def all_actors(self) -> list[Actor]:
@@ -380,11 +390,11 @@ class ActorRepository:
         else:
             actor_id = matches[0].id if matches else operator_ids.get(key)
             if actor_id is None:
-                cur = await self._db.execute(
-                    "INSERT INTO actors (name, name_norm, origin) VALUES (?, ?, 'operator')",
+                actor_id = int(await self._db.insert_id(
+                    "INSERT INTO actors (name, name_norm, origin) VALUES (?, ?, 'operator')"
+                    " RETURNING id",
                     (override.name, key),
-                )
-                actor_id = int(cur.lastrowid or 0)
+                ) or 0)
                 operator_ids[key] = actor_id
             await self._db.execute(
                 "UPDATE actors SET op_country = COALESCE(?, op_country),"
@@ -410,8 +420,8 @@ class ActorRepository:
         key = alias_key(alias)
         if key:
             await self._db.execute(
-                "INSERT OR IGNORE INTO actor_aliases (alias_norm, alias, actor_id, origin, scheme)"
-                " VALUES (?, ?, ?, 'operator', ?)",
+                "INSERT INTO actor_aliases (alias_norm, alias, actor_id, origin, scheme)"
+                " VALUES (?, ?, ?, 'operator', ?) ON CONFLICT DO NOTHING",
                 (key, alias, actor_id, override.schemes.get(alias, "other")),
             )
 
@@ -441,10 +451,10 @@ class ActorRepository:
         wanted = sorted(set(ids))
         if not wanted:
             return []
-        # One parameter, expanded by json_each: the SQL text never varies.
-        return await self._select(_SELECT_BY_IDS, json.dumps(wanted))
+        param = json.dumps(wanted) if self._db.dialect == "sqlite" else wanted
+        return await self._select(self._db.pick(_SELECT_BY_IDS), param)
 
-    async def _select(self, sql: str, param: str) -> list[Actor]:
+    async def _select(self, sql: str, param: object) -> list[Actor]:
         async with self._db.execute(sql, (param,)) as cur:
             rows = await cur.fetchall()
         actors = [self._actor(row, json.loads(row[11] or "[]")) for row in rows]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import Transaction, execute_write
+from storage.db import Database, Transaction, execute_write
 from storage.models import (
     Article,
     ArticleRef,
@@ -29,11 +28,15 @@ def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
 
 # Visibility: None sees everything (the operator's CLI and shell); a guild id sees
 # public articles (scope 0) and its own feeds' articles. Used with params (g, g).
-VISIBLE = "(? IS NULL OR a.scope_guild IN (0, ?))"
+VISIBLE = "(CAST(? AS BIGINT) IS NULL OR a.scope_guild IN (0, ?))"
 
 
 # The same rule on a tag row, which carries its article's scope (migration 006).
-_TAG_VISIBLE = "(? IS NULL OR t.scope_guild IN (0, ?))"
+_TAG_VISIBLE = "(CAST(? AS BIGINT) IS NULL OR t.scope_guild IN (0, ?))"
+
+
+# PostgreSQL advisory lock key serialising article inserts (see ArticleRepository.add).
+ARTICLE_WRITE_LOCK = 0x5ECB_A871
 
 
 def placeholders(n: int) -> str:
@@ -41,7 +44,7 @@ def placeholders(n: int) -> str:
 
 
 class ArticleRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # -- writing ---------------------------------------------------------------
@@ -76,6 +79,11 @@ class ArticleRepository:
         already stored.
         """
         async with Transaction(self._db):
+            if self._db.dialect == "postgres":
+                # Ids must become visible in the order they are handed out: the alert
+                # cursor moves past max(id), so an article committed after a higher id
+                # would never be matched. SQLite's write lock gives that order already.
+                await self._db.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_WRITE_LOCK,))
             return await self._insert(article, story_id=story_id, now=now)
 
     async def _insert(
@@ -84,20 +92,20 @@ class ArticleRepository:
         db = self._db
         published = to_db(a.published_at)
         if story_id is None:
-            cur = await db.execute(
+            story_id = await db.insert_id(
                 "INSERT INTO stories (title, first_seen, updated_at, published_at)"
-                " VALUES (?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?) RETURNING id",
                 (a.title, to_db(now), to_db(now), published),
             )
-            story_id = cur.lastrowid
             new_story = True
         else:
             new_story = False
-        cur = await db.execute(
-            "INSERT OR IGNORE INTO articles (url, guid, import_key, feed_id, source, title, lead,"
+        article_id = await db.insert_id(
+            "INSERT INTO articles (url, guid, import_key, feed_id, source, title, lead,"
             " text, published_at, fetched_at, key_points, commentary, refs, simhash,"
             " content_hash, story_id, band0, band1, band2, band3, scope_guild)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
             (
                 a.url, a.guid, a.import_key, a.feed_id, a.source, a.title, a.lead, a.text,
                 published, to_db(now), json.dumps(a.key_points), json.dumps(a.commentary),
@@ -105,11 +113,10 @@ class ArticleRepository:
                 *simhash_bands(a.simhash), a.scope_guild,
             ),
         )
-        if cur.rowcount == 0:
+        if article_id is None:
             if new_story:
                 await db.execute("DELETE FROM stories WHERE id = ?", (story_id,))
             return None
-        article_id = cur.lastrowid
         at = published or to_db(now)  # the article's date, as coalesce(published, fetched)
         tags = [
             (kind, value, article_id, at, story_id, a.scope_guild)
@@ -118,14 +125,14 @@ class ArticleRepository:
         ]
         if tags:
             await db.executemany(
-                "INSERT OR IGNORE INTO article_tags (kind, value, article_id, at, story_id,"
-                " scope_guild) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO article_tags (kind, value, article_id, at, story_id,"
+                " scope_guild) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 tags,
             )
         if not new_story:
             await db.execute(
                 "UPDATE stories SET updated_at = ?,"
-                " published_at = CASE WHEN published_at IS NULL OR ? < published_at"
+                " published_at = CASE WHEN published_at IS NULL OR CAST(? AS TEXT) < published_at"
                 " THEN ? ELSE published_at END WHERE id = ?",
                 (to_db(now), published, published, story_id),
             )
@@ -376,7 +383,7 @@ class ArticleRepository:
         every guild, so it counts public articles only)."""
         async with self._db.execute(
             "SELECT count(DISTINCT t.story_id) FROM article_tags t"
-            " WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND t.story_id IS NOT ?"
+            " WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND t.story_id IS DISTINCT FROM ?"
             " AND t.scope_guild = 0",
             (kind, value, to_db(since), exclude_story),
         ) as cur:
@@ -398,7 +405,7 @@ class ArticleRepository:
         async with self._db.execute(
             f"SELECT {cases} FROM article_tags t"
             " WHERE t.kind = ? AND t.value = ? AND t.at > ? AND t.at <= ?"
-            " AND t.story_id IS NOT ? AND t.scope_guild = 0",
+            " AND t.story_id IS DISTINCT FROM ? AND t.scope_guild = 0",
             (*bounds, kind, value, min(bounds[0::2]), max(bounds[1::2]), exclude_story),
         ) as cur:
             return list(await cur.fetchone())
@@ -413,7 +420,7 @@ class ArticleRepository:
         async with self._db.execute(
             "SELECT t.story_id FROM article_tags t"
             " WHERE t.kind = ? AND t.value = ? AND t.at >= ? AND t.at <= ?"
-            " AND t.story_id IS NOT ? AND t.scope_guild = 0"
+            " AND t.story_id IS DISTINCT FROM ? AND t.scope_guild = 0"
             " GROUP BY t.story_id ORDER BY max(t.at) DESC LIMIT ?",
             (kind, value, to_db(since), to_db(before), exclude_story, limit),
         ) as cur:
@@ -427,7 +434,7 @@ class ArticleRepository:
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id"
             " FROM article_tags t JOIN articles a ON a.id = t.article_id"
-            " WHERE t.kind = ? AND t.value = ? AND t.at <= ? AND t.story_id IS NOT ?"
+            " WHERE t.kind = ? AND t.value = ? AND t.at <= ? AND t.story_id IS DISTINCT FROM ?"
             " AND t.scope_guild = 0 ORDER BY t.at DESC LIMIT 1",
             (kind, value, to_db(before), exclude_story),
         ) as cur:
@@ -481,7 +488,7 @@ class ArticleRepository:
             return [(row[0], row[1]) for row in await cur.fetchall()]
 
 
-def article_ref(row: aiosqlite.Row) -> ArticleRef:
+def article_ref(row: Any) -> ArticleRef:
     return ArticleRef(
         id=row["id"],
         title=row["title"],
@@ -492,7 +499,7 @@ def article_ref(row: aiosqlite.Row) -> ArticleRef:
     )
 
 
-def _article(row: aiosqlite.Row) -> Article:
+def _article(row: Any) -> Article:
     return Article(
         id=row["id"],
         source=row["source"],

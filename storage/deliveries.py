@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import Transaction, execute_write
+from storage.db import Database, Transaction, execute_write
 from storage.models import Batch, MatchReason
 from storage.timeutil import from_db, to_db
 
@@ -23,7 +22,7 @@ TERMINAL_USER = 0
 
 
 class DeliveryRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def undelivered(
@@ -63,15 +62,14 @@ class DeliveryRepository:
         fresh = await self.undelivered(purpose, target_kind, target_id, story_ids)
         if not fresh:
             return None
-        cur = await self._db.execute(
+        batch_id = await self._db.insert_id(
             "INSERT INTO delivery_batches (purpose, target_kind, target_id, created_at,"
-            " period_start) VALUES (?, ?, ?, ?, ?)",
+            " period_start) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (purpose, target_kind, target_id, to_db(now), to_db(period_start)),
         )
-        batch_id = cur.lastrowid
         await self._db.executemany(
-            "INSERT OR IGNORE INTO deliveries (purpose, target_kind, target_id, story_id,"
-            " batch_id, position) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (purpose, target_kind, target_id, story_id,"
+            " batch_id, position) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (purpose, target_kind, target_id, story_id, batch_id, position)
                 for position, story_id in enumerate(fresh)
@@ -133,9 +131,9 @@ class DeliveryRepository:
             batches,
         )
         await self._db.executemany(
-            "INSERT OR IGNORE INTO alert_reasons (batch_id, story_id, subscription_id, kind,"
+            "INSERT INTO alert_reasons (batch_id, story_id, subscription_id, kind,"
             " display, alias) SELECT ?, ?, id, kind, display, alias FROM subscriptions"
-            " WHERE id = ?",
+            " WHERE id = ? ON CONFLICT DO NOTHING",
             why,
         )
         await self._db.executemany(
@@ -152,7 +150,8 @@ class DeliveryRepository:
         terminal user's excepted: those are the shell's to show)."""
         async with self._db.execute(
             "SELECT * FROM delivery_batches WHERE status = 'pending'"
-            " AND (next_try_at IS NULL OR next_try_at <= ?) AND (? IS NULL OR purpose = ?)"
+            " AND (next_try_at IS NULL OR next_try_at <= ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR purpose = ?)"
             " AND NOT (target_kind = 'user' AND target_id = ?)"
             " ORDER BY id LIMIT ?",
             (to_db(now), purpose, purpose, TERMINAL_USER, limit),
@@ -188,7 +187,7 @@ class DeliveryRepository:
         batches = await self._with_stories(rows)
         return batches[0] if batches else None
 
-    async def _with_stories(self, rows: Sequence[aiosqlite.Row]) -> list[Batch]:
+    async def _with_stories(self, rows: Sequence[Any]) -> list[Batch]:
         batches = {
             row["id"]: Batch(
                 id=row["id"],
@@ -250,7 +249,8 @@ class DeliveryRepository:
     async def mark_header(self, batch_id: int, message_id: int) -> None:
         """Record a digest's accepted header (its first part) and its message id."""
         await execute_write(self._db,
-            "UPDATE delivery_batches SET sent_parts = max(sent_parts, 1),"
+            "UPDATE delivery_batches"
+            " SET sent_parts = CASE WHEN sent_parts > 1 THEN sent_parts ELSE 1 END,"
             " header_message_id = ? WHERE id = ?", (message_id, batch_id),
         )
 

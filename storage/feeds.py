@@ -8,10 +8,9 @@ ordinary feed."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import execute_write
+from storage.db import Database, execute_write
 from storage.models import Feed
 from storage.timeutil import from_db, to_db
 
@@ -19,7 +18,7 @@ OPERATOR_GUILD = 0
 
 
 class FeedRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def ensure(
@@ -36,8 +35,8 @@ class FeedRepository:
         A one-off poll's row for the URL becomes an ordinary feed (created=True), due
         at once, its validators kept."""
         cur = await execute_write(self._db,
-            "INSERT OR IGNORE INTO feeds (url, guild_id, added_by, notify_channel_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO feeds (url, guild_id, added_by, notify_channel_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (url, guild_id, added_by, notify_channel_id, to_db(now)),
         )
         created = cur.rowcount == 1
@@ -57,7 +56,8 @@ class FeedRepository:
         """The operator's row for ``url`` — an existing feed stays as it is; otherwise a
         one-off row, created if missing."""
         await execute_write(self._db,
-            "INSERT OR IGNORE INTO feeds (url, guild_id, one_off, created_at) VALUES (?, ?, 1, ?)",
+            "INSERT INTO feeds (url, guild_id, one_off, created_at) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT DO NOTHING",
             (url, OPERATOR_GUILD, to_db(now)),
         )
         feed = await self.get_by_url(url, guild_id=OPERATOR_GUILD)
@@ -147,7 +147,7 @@ class FeedRepository:
     ) -> None:
         await execute_write(self._db,
             "UPDATE feeds SET failures = failures + 1, last_polled_at = ?, last_error = ?,"
-            " next_poll_at = ?, disabled = CASE WHEN ? THEN 1 ELSE disabled END WHERE id = ?",
+            " next_poll_at = ?, disabled = CASE WHEN ? = 1 THEN 1 ELSE disabled END WHERE id = ?",
             (to_db(now), error[:500], to_db(next_poll_at), int(disable), feed_id),
         )
 
@@ -170,7 +170,7 @@ def _polled(feeds: list[Feed], operator_urls: list[str] | None) -> list[Feed]:
     ]
 
 
-def _feed(row: aiosqlite.Row) -> Feed:
+def _feed(row: Any) -> Feed:
     return Feed(
         id=row["id"],
         url=row["url"],

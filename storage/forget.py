@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Transaction
+from storage.db import Database, Transaction
 from storage.models import ArticleRef
 from storage.timeutil import from_db
 
@@ -33,7 +31,7 @@ class Forgotten:
 
 
 class ForgetRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def find(self, *, article_id: int | None = None, url: str | None = None) -> int | None:
@@ -77,7 +75,7 @@ class ForgetRepository:
             )
 
     async def _after_removal(
-        self, db: aiosqlite.Connection, story_id: int
+        self, db: Database, story_id: int
     ) -> tuple[int, int, int]:
         """Delete the story if it is empty now, else recompute its fields from the
         articles left. Returns (articles left, pending deliveries removed, pending

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import execute_write
+from storage.db import Database, execute_write
 from storage.models import Schedule
 from storage.timeutil import from_db, to_db
 
 
 class ScheduleRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def upsert(
@@ -77,7 +76,7 @@ class ScheduleRepository:
         )
 
 
-def _schedule(row: aiosqlite.Row) -> Schedule:
+def _schedule(row: Any) -> Schedule:
     return Schedule(
         channel_id=row["channel_id"],
         guild_id=row["guild_id"],

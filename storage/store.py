@@ -1,15 +1,13 @@
-"""The store: one connection and every repository over it."""
+"""The store: one Database (SQLite or PostgreSQL) and every repository over it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
 from storage.actors import ActorRepository
 from storage.articles import ArticleRepository
-from storage.db import open_db
+from storage.db import Database, open_database
 from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
 from storage.forget import ForgetRepository
@@ -24,7 +22,7 @@ from storage.watchlist import WatchlistRepository
 
 @dataclass
 class Store:
-    db: aiosqlite.Connection
+    db: Database
     articles: ArticleRepository
     search: SearchRepository
     actors: ActorRepository
@@ -39,8 +37,9 @@ class Store:
     vuln_alerts: VulnAlertRepository
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
-        db = await open_db(path)
+    async def open(cls, url_or_path: str | Path) -> Store:
+        """``postgresql://…`` opens PostgreSQL; a path or ``sqlite:PATH`` SQLite."""
+        db = await open_database(url_or_path)
         return cls(
             db=db,
             articles=ArticleRepository(db),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-import aiosqlite
-
-from storage.db import execute_write
+from storage.db import Database, execute_write
 from storage.models import Subscription
-from storage.search import fts_query
+from storage.search import match_param
 from storage.timeutil import from_db, to_db
 
 # Tag-backed kinds match through article_tags(kind, value); "source" through the
@@ -17,7 +16,7 @@ _TAG_KINDS = ("actor", "cve", "vendor")
 
 
 class SubscriptionRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(
@@ -36,8 +35,9 @@ class SubscriptionRepository:
         """Returns (subscription, created); an identical one is returned as it is.
         ``alias``: the name the owner typed, when it differs from ``display``."""
         cur = await execute_write(self._db,
-            "INSERT OR IGNORE INTO subscriptions (guild_id, owner_id, target_kind, target_id,"
-            " kind, value, display, created_at, alias) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO subscriptions (guild_id, owner_id, target_kind, target_id,"
+            " kind, value, display, created_at, alias) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (guild_id, owner_id, target_kind, target_id, kind, value, display, to_db(now),
              alias),
         )
@@ -146,9 +146,7 @@ class SubscriptionRepository:
             found.update(tuple(row) for row in await cur.fetchall())
         async with db.execute(
             "SELECT DISTINCT s.target_kind, s.target_id, a.story_id, s.id"
-            # CROSS JOIN keeps the new articles as the outer loop: a few new
-            # articles against many subscriptions, each probed by its index.
-            " FROM articles a CROSS JOIN subscriptions s ON s.kind = 'source'"
+            f" FROM articles a {db.pick(_SOURCE_JOIN)} subscriptions s ON s.kind = 'source'"
             " AND s.value = lower(a.source) WHERE a.id BETWEEN ? AND ?"
             " AND a.scope_guild IN (0, s.guild_id)"
             " AND coalesce(a.published_at, a.fetched_at) >= ? AND a.fetched_at >= s.created_at",
@@ -160,14 +158,12 @@ class SubscriptionRepository:
         ) as cur:
             keywords = [row[0] for row in await cur.fetchall()]
         for keyword in keywords:
-            match = fts_query(keyword)
+            match = match_param(db, keyword)
             if match is None:
                 continue
             async with db.execute(
                 "SELECT DISTINCT s.target_kind, s.target_id, a.story_id, s.id"
-                " FROM articles_fts f JOIN articles a ON a.id = f.rowid"
-                " JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
-                " WHERE articles_fts MATCH ? AND f.rowid BETWEEN ? AND ?"
+                f" {db.pick(_KEYWORD_MATCH)}"
                 " AND a.scope_guild IN (0, s.guild_id)"
                 " AND coalesce(a.published_at, a.fetched_at) >= ?"
                 " AND a.fetched_at >= s.created_at",
@@ -177,7 +173,22 @@ class SubscriptionRepository:
         return sorted(found)
 
 
-def _subscription(row: aiosqlite.Row) -> Subscription:
+# SQLite: CROSS JOIN keeps the new articles as the outer loop (a few new articles
+# against many subscriptions, each probed by its index); PostgreSQL plans joins itself.
+_SOURCE_JOIN = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
+
+# A keyword subscription's full-text match (params: keyword, match, first id, last id).
+_KEYWORD_MATCH = {
+    "sqlite": "FROM articles_fts f JOIN articles a ON a.id = f.rowid"
+              " JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
+              " WHERE articles_fts MATCH ? AND f.rowid BETWEEN ? AND ?",
+    "postgres": "FROM articles a JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
+                " WHERE a.search @@ plainto_tsquery('secbrief', secbrief_fold(?))"
+                " AND a.id BETWEEN ? AND ?",
+}
+
+
+def _subscription(row: Any) -> Subscription:
     return Subscription(
         id=row["id"],
         guild_id=row["guild_id"],

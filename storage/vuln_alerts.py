@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import aiosqlite
-
+from storage.db import Database
 from storage.models import MatchReason
 from storage.timeutil import to_db
 from storage.vuln_models import KevEntry
@@ -65,7 +64,7 @@ Planned = dict[tuple[str, int], list[VulnAlertItem]]  # (target_kind, target_id)
 
 
 class VulnAlertRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # -- what the planner has looked at (callers hold a Transaction) ----------------
@@ -86,8 +85,8 @@ class VulnAlertRepository:
     async def mark_kev_seen(self, cves: Sequence[str], *, now: datetime,
                             baseline: bool) -> None:
         await self._db.executemany(
-            "INSERT OR IGNORE INTO vuln_alert_seen (event, cve, seen_at, baseline)"
-            " VALUES ('kev', ?, ?, ?)",
+            "INSERT INTO vuln_alert_seen (event, cve, seen_at, baseline)"
+            " VALUES ('kev', ?, ?, ?) ON CONFLICT DO NOTHING",
             [(cve, to_db(now), int(baseline)) for cve in cves],
         )
 
@@ -163,16 +162,16 @@ class VulnAlertRepository:
             if not fresh:
                 continue
             reason = refused.get((target_kind, target_id))
-            cur = await self._db.execute(
+            batch_id = await self._db.insert_id(
                 "INSERT INTO delivery_batches (purpose, target_kind, target_id, created_at,"
-                " status, last_error) VALUES ('alert', ?, ?, ?, ?, ?)",
+                " status, last_error) VALUES ('alert', ?, ?, ?, ?, ?) RETURNING id",
                 (target_kind, target_id, to_db(now),
                  "pending" if reason is None else "refused", reason),
             )
-            batch_id = cur.lastrowid
             await self._db.executemany(
-                "INSERT OR IGNORE INTO vuln_deliveries (event, target_kind, target_id, cve,"
-                " batch_id, position, detail, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO vuln_deliveries (event, target_kind, target_id, cve,"
+                " batch_id, position, detail, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 [(item.event, target_kind, target_id, item.cve, batch_id, position,
                   json.dumps(item.detail), json.dumps([_reason_json(r) for r in item.reasons]))
                  for position, item in enumerate(fresh)],

@@ -14,9 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
-import aiosqlite
-
-from storage.db import Transaction, execute_write, write_lock
+from storage.db import Database, Transaction, execute_write, write_lock
 from storage.timeutil import from_db, to_db, utcnow
 from storage.vuln_models import (
     CveContext,
@@ -30,9 +28,20 @@ from storage.vuln_models import (
 from storage.vuln_names import normalise_name
 
 EPSS_CHUNK = 20_000  # rows per staging transaction: other writers get a turn between
+
+_KEV_COLUMNS = (
+    "cve, vendor, product, name, date_added, due_date, required_action, known_ransomware,"
+    " description, vendor_norm, product_norm"
+)
 _STAGING = "epss_staging_"  # + "<pid>_<n>": one table per load in progress
 _STAGING_NAME = re.compile(r"epss_staging_\d+_\d+")
 _loads = itertools.count(1)
+_EPSS_STAGING = {  # {name}: the load's own staging table
+    "sqlite": "CREATE TABLE {name} (cve TEXT PRIMARY KEY, score REAL NOT NULL,"
+              " percentile REAL NOT NULL) WITHOUT ROWID",
+    "postgres": "CREATE TABLE {name} (cve TEXT PRIMARY KEY,"
+                " score DOUBLE PRECISION NOT NULL, percentile DOUBLE PRECISION NOT NULL)",
+}
 
 
 def _alive(pid: int) -> bool:
@@ -45,10 +54,8 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
-
-_KEV_COLUMNS = (
-    "cve, vendor, product, name, date_added, due_date, required_action, known_ransomware,"
-    " description, vendor_norm, product_norm"
+_KEV_UPDATE = ", ".join(
+    f"{c} = excluded.{c}" for c in (c.strip() for c in _KEV_COLUMNS.split(",")) if c != "cve"
 )
 
 
@@ -89,7 +96,7 @@ class _Counted:
 
 
 class VulnRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # -- reading ---------------------------------------------------------------------
@@ -112,8 +119,8 @@ class VulnRepository:
             " LEFT JOIN epss e ON e.cve = ids.cve LEFT JOIN cvss c ON c.cve = ids.cve"
         )
         found: dict[str, CveContext] = {}
-        # execute_fetchall: one hop to the connection's thread instead of three
-        for row in await self._db.execute_fetchall(sql, keys):
+        # fetchall: one hop to the connection's thread instead of three
+        for row in await self._db.fetchall(sql, keys):
             cve = row[0]
             epss_date = _day(row[17])
             found[cve] = CveContext(
@@ -132,7 +139,8 @@ class VulnRepository:
     async def kev_vendors_products(self) -> list[tuple[str, str]]:
         """Every (vendor, product) pair in the KEV catalogue, sorted case-insensitively."""
         async with self._db.execute(
-            "SELECT DISTINCT vendor, product FROM kev ORDER BY lower(vendor), lower(product)"
+            "SELECT vendor, product FROM kev GROUP BY vendor, product"
+            " ORDER BY lower(vendor), lower(product)"
         ) as cur:
             return [(row[0], row[1]) for row in await cur.fetchall()]
 
@@ -146,7 +154,8 @@ class VulnRepository:
 
     async def cvss_count(self, *, source: str | None = None) -> int:
         async with self._db.execute(
-            "SELECT count(*) FROM cvss WHERE ? IS NULL OR source = ?", (source, source)
+            "SELECT count(*) FROM cvss WHERE CAST(? AS TEXT) IS NULL OR source = ?",
+            (source, source),
         ) as cur:
             return (await cur.fetchone())[0]
 
@@ -163,7 +172,8 @@ class VulnRepository:
             removed = sorted(before.difference(by_cve))
             await db.executemany("DELETE FROM kev WHERE cve = ?", [(c,) for c in removed])
             await db.executemany(
-                f"INSERT OR REPLACE INTO kev ({_KEV_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO kev ({_KEV_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                f" ON CONFLICT (cve) DO UPDATE SET {_KEV_UPDATE}",
                 [_kev_row(e) for e in by_cve.values()],
             )
             await _set_counts(db, "kev", records=len(by_cve), data_date=None)
@@ -187,15 +197,13 @@ class VulnRepository:
         await self._drop_abandoned_staging()
         try:
             async with write_lock(self._db):
-                await self._db.execute(
-                    f"CREATE TABLE {staging} (cve TEXT PRIMARY KEY, score REAL NOT NULL,"
-                    " percentile REAL NOT NULL) WITHOUT ROWID"
-                )
+                await self._db.execute(self._db.pick(_EPSS_STAGING).format(name=staging))
             while True:
                 before = counted.count
                 async with Transaction(self._db) as db:
                     await db.executemany(
-                        f"INSERT OR REPLACE INTO {staging} VALUES (?, ?, ?)",
+                        f"INSERT INTO {staging} VALUES (?, ?, ?) ON CONFLICT (cve) DO UPDATE SET"
+                        " score = excluded.score, percentile = excluded.percentile",
                         counted.take(EPSS_CHUNK),
                     )
                 if counted.count - before < EPSS_CHUNK:
@@ -228,7 +236,11 @@ class VulnRepository:
     async def _drop_abandoned_staging(self) -> None:
         """Staging tables of loads whose process is gone (killed mid-load). Each load
         stages under its own name, so two processes loading at once (the bot's round and
-        `vulns refresh` from cron) never mix rows; their swaps simply follow each other."""
+        `vulns refresh` from cron) never mix rows; their swaps simply follow each other.
+        Process ids say nothing across hosts, so on PostgreSQL (shared by many hosts) a
+        killed load's table is left in place rather than risk dropping a live one."""
+        if self._db.dialect != "sqlite":
+            return
         async with self._db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?",
             (_STAGING + "*",),
@@ -261,14 +273,16 @@ class VulnRepository:
                 rows,
             )
             await db.executemany(
-                "INSERT OR REPLACE INTO nvd_checked (cve, checked_at) VALUES (?, ?)", nvd
+                "INSERT INTO nvd_checked (cve, checked_at) VALUES (?, ?)"
+                " ON CONFLICT (cve) DO UPDATE SET checked_at = excluded.checked_at", nvd
             )
 
     async def mark_nvd_checked(self, cves: Sequence[str], *, now: datetime) -> None:
         """NVD was asked about ``cves`` (with or without a score in its answer)."""
         async with Transaction(self._db) as db:
             await db.executemany(
-                "INSERT OR REPLACE INTO nvd_checked (cve, checked_at) VALUES (?, ?)",
+                "INSERT INTO nvd_checked (cve, checked_at) VALUES (?, ?)"
+                " ON CONFLICT (cve) DO UPDATE SET checked_at = excluded.checked_at",
                 [(c.upper(), to_db(now)) for c in cves],
             )
 
@@ -280,7 +294,7 @@ class VulnRepository:
         async with self._db.execute(
             "SELECT t.value FROM article_tags t WHERE t.kind = 'cve'"
             " AND NOT EXISTS (SELECT 1 FROM nvd_checked c WHERE c.cve = t.value"
-            "   AND (? IS NULL OR c.checked_at >= ?))"
+            "   AND (CAST(? AS TEXT) IS NULL OR c.checked_at >= ?))"
             " GROUP BY t.value ORDER BY max(t.at) DESC, t.value LIMIT ?",
             (to_db(checked_before), to_db(checked_before), limit),
         ) as cur:
@@ -345,7 +359,7 @@ class VulnRepository:
 
 
 async def _set_counts(
-    db: aiosqlite.Connection, source: str, *, records: int, data_date: date | None
+    db: Database, source: str, *, records: int, data_date: date | None
 ) -> None:
     """Inside a load's transaction: the source's record count (and data date) now
     match the data."""

@@ -6,9 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage.db import execute_write, write_lock
+from storage.db import Database, execute_write, write_lock
 from storage.timeutil import to_db
 
 OPERATOR_GUILD = 0  # the operator's own list (the shell and the CLI)
@@ -31,7 +29,7 @@ _COLUMNS = "id, guild_id, kind, name, name_norm"
 
 
 class WatchlistRepository:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(
@@ -40,8 +38,8 @@ class WatchlistRepository:
     ) -> tuple[WatchEntry, bool]:
         """Returns (entry, created); an entry with the same key is returned as it is."""
         cur = await execute_write(self._db,
-            "INSERT OR IGNORE INTO watchlist (guild_id, kind, name, name_norm, created_by,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO watchlist (guild_id, kind, name, name_norm, created_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (guild_id, kind, name, name_norm, created_by, to_db(now)),
         )
         async with self._db.execute(

@@ -71,7 +71,7 @@ class AlertService:
         refused = {("user", user_id): f"muted until {to_db(until)}"
                    for user_id, until in muted.items() if ("user", user_id) in plans}
         async with Transaction(store.db):
-            if await store.meta.get(CURSOR) != cursor:
+            if await store.meta.get_for_update(CURSOR) != cursor:
                 return []  # another planner took this round
             batches = await store.deliveries.plan_many_in_transaction(
                 "alert", plans, now=now, reasons=reasons, refused=refused

@@ -16,6 +16,7 @@ from bot.intel.commentary import (
 from bot.intel.keypoints import named_first
 from bot.services.cves import cve_contexts
 from bot.services.your_stack import YourStack, your_stack
+from storage.claims import ClaimRepository
 from storage.db import Transaction
 from storage.models import Schedule, Story
 from storage.store import Store
@@ -146,19 +147,32 @@ class BriefingService:
         items = [with_context(item_for(s), contexts, today=today) for s in stories]
         return with_distinct_commentary(items) if distinct else items
 
-    async def plan_scheduled(self, schedule: Schedule) -> int | None:
+    async def plan_scheduled(
+        self, schedule: Schedule, *, due_at: datetime | None = None, worker: str = "",
+    ) -> int | None:
         """Record the scheduled briefing for a channel: every story since its previous
         briefing (24 h for the first) not yet posted there, most important first.
-        Returns the batch id, or None when there is nothing new."""
+        Returns the batch id, or None when there is nothing new.
+
+        ``due_at``: the scheduled time this run is for. The run is claimed in the
+        planning transaction (by ``worker``), so when several processes run it, one
+        plans it and the others plan nothing."""
         now = self._clock()
         since = schedule.last_sent_at or now - timedelta(hours=24)
         briefing = await self.build(since, guild_id=schedule.guild_id)
         store = self._store
+        claims = ClaimRepository(store.db)
         async with Transaction(store.db):
+            if due_at is not None and not await claims.claim_briefing_run_in_transaction(
+                    schedule.channel_id, due_at, worker=worker, now=now):
+                return None  # another process ran it
             batch = await store.deliveries.plan_in_transaction(
                 "briefing", "channel", schedule.channel_id,
                 [item.story_id for item in briefing.items], now=now, period_start=since,
             )
+            if due_at is not None:
+                await claims.record_briefing_run_in_transaction(schedule.channel_id, due_at,
+                                                                batch)
             await store.schedules.mark_sent(schedule.channel_id, now)
         return batch
 

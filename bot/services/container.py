@@ -150,6 +150,7 @@ class Services:
             disable_after=settings.feed_disable_after,
             fetch_pages=settings.fetch_pages,
             tagger=self.tagger,
+            claim_lease=settings.claim_lease,
         )
 
     @cached_property

@@ -37,6 +37,7 @@ from bot.services.errors import UserError
 from bot.services.feeds import validate_feed_url
 from bot.services.refresh_queue import RefreshQueue
 from bot.services.workers import WorkerCrashed, WorkerError, WorkerTimeout
+from storage.claims import ClaimRepository, process_id
 from storage.models import Feed, NewArticle
 from storage.store import Store
 
@@ -84,6 +85,7 @@ class IngestReport:
     feeds: list[FeedOutcome] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     backing_off: list[BackingOff] = field(default_factory=list)
+    claimed_elsewhere: int = 0  # due feeds left to another worker polling them
     started_at: datetime | None = None
     elapsed: float = 0.0
 
@@ -140,7 +142,12 @@ class IngestService:
         disable_after: int = 10,
         fetch_pages: bool = True,
         tagger=None,
+        worker: str | None = None,
+        claim_lease: float = 30.0,
     ) -> None:
+        """``worker`` and ``claim_lease``: who claims the due feeds a round polls, and for
+        how long a claim holds unrenewed (several `secbrief ingest` processes share the
+        feed list: each feed is polled by one of them per round)."""
         self._store = store
         self._fetcher = fetcher
         self._commentary = commentary
@@ -153,6 +160,9 @@ class IngestService:
         # find_story and articles.add as one step: two near-duplicates analysed side by
         # side must not both miss each other and open two stories.
         self._cluster_lock = asyncio.Lock()
+        self._claims = ClaimRepository(store.db)
+        self.worker = worker or process_id()
+        self.claim_lease = claim_lease
 
     async def _cpu(self, fn, *args):
         loop = asyncio.get_running_loop()
@@ -199,16 +209,38 @@ class IngestService:
                 if f.next_poll_at is not None
             ]
         done = 0
+        claiming = not urls  # a round over the feed list: each feed claimed, then polled
+        held: set[int] = set()  # the feeds this round holds a claim on right now
 
-        async def one(feed: Feed) -> FeedOutcome:
+        async def one(feed: Feed) -> FeedOutcome | None:
             nonlocal done
-            outcome = await self._poll_feed(feed, report)
-            done += 1
-            if progress:
-                progress(done, len(feeds))
-            return outcome
+            try:
+                if claiming:
+                    claimed = await self._claim(feed, now=now)
+                    if claimed is None:
+                        return None  # another worker is polling it
+                    feed = claimed
+                    held.add(feed.id)
+                try:
+                    return await self._poll_feed(feed, report)
+                finally:
+                    if feed.id in held:
+                        held.discard(feed.id)
+                        await self._claims.release_feeds(self.worker, [feed.id])
+            finally:
+                done += 1
+                if progress:
+                    progress(done, len(feeds))
 
-        report.feeds.extend(await asyncio.gather(*(one(f) for f in feeds)))
+        renewing = asyncio.create_task(self._renew(held)) if claiming and feeds else None
+        try:
+            outcomes = await asyncio.gather(*(one(f) for f in feeds))
+        finally:
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
+        report.feeds.extend(o for o in outcomes if o is not None)
+        report.claimed_elsewhere = sum(1 for o in outcomes if o is None)
         for outcome in report.feeds:
             report.added += outcome.added
             report.duplicates += outcome.duplicates
@@ -218,6 +250,27 @@ class IngestService:
         report.added_ids.sort()
         report.elapsed = time.perf_counter() - started
         return report
+
+    async def _claim(self, feed: Feed, *, now: datetime) -> Feed | None:
+        """The feed as stored once claimed for this worker; None when another worker
+        holds it, or polled it since the due list was read."""
+        held = await self._claims.claim_due(self.worker, now=now, lease=self.claim_lease,
+                                            feed_ids=[feed.id])
+        if feed.id not in held:
+            return None
+        return await self._store.feeds.get(feed.id)
+
+    async def _renew(self, held: set[int]) -> None:
+        """Keep this round's feed claims alive (a slow feed outlasting the lease), until
+        cancelled."""
+        while True:
+            await asyncio.sleep(self.claim_lease / 3)
+            try:
+                if held:
+                    await self._claims.renew_feeds(self.worker, set(held),
+                                                   now=self._clock(), lease=self.claim_lease)
+            except Exception:
+                log.exception("renewing the feed claims failed")
 
     async def _one_off(self, url: str, report: IngestReport, *, now: datetime) -> Feed | None:
         """The row to poll ``url`` with once; None (the store untouched, the error in

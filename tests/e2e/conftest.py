@@ -165,6 +165,8 @@ def bot_env(fake: FakeDiscord, settings: Settings, **extra: str) -> dict[str, st
         SECBRIEF_FEEDS=str(settings.feeds_file),
         SECBRIEF_ALERT_INTERVAL="1",
         SECBRIEF_FETCH_PAGES="0",
+        # a killed process's claims are taken over 5 s after its last renewal
+        SECBRIEF_CLAIM_LEASE="5",
         PYTHONUNBUFFERED="1",
         # No test reaches CISA, FIRST or NVD: a test that wants the sources points them
         # at 127.0.0.1 through ``extra``.

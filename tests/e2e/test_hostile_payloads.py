@@ -158,12 +158,10 @@ async def test_every_field_the_bot_sends_renders_as_plain_text(world, bot, feed_
     await add_hostile_stories(bot, 7)
     await add_hostile_cve(bot)
     # A row an older version stored, before anything stripped control characters.
-    async with store.db.execute(
+    await store.db.execute(
         "UPDATE articles SET title = title || ?, source = source || ? WHERE url = ?",
         (" \x1b[2J\x1b]0;owned\x07 \x9b31m", " \x1b[2J\u202e", f"{STORY_URL}0"),
-    ):
-        pass
-    await store.db.commit()
+    )
 
     # Story embeds: alerts (DM with buttons, and a channel), a briefing preview, a
     # scheduled briefing.

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from .shards import event_guild, serves
+
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
@@ -174,11 +176,12 @@ class Gateway:
                                  data.get("shard"))
         self.sessions[session.session_id] = session
         fake = self.fake
+        guilds = [g for g in fake.world.guilds.values() if serves(session.shard, g.id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**fake.bot_user.payload(), "verified": True, "mfa_enabled": False,
                      "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in fake.world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": fake.gateway_url,
@@ -192,7 +195,7 @@ class Gateway:
         async with session.lock:
             session.conn = conn
             await self._send_dispatch(session, "READY", ready)
-            for guild in fake.world.guilds.values():
+            for guild in guilds:
                 await self._send_dispatch(session, "GUILD_CREATE", guild.payload(full=True))
         self.ready.set()
         return session
@@ -248,9 +251,13 @@ class Gateway:
     async def dispatch(self, event: str, data: Any, *, intent: int | None = None) -> None:
         """Send an event to every live session (buffered for RESUME while disconnected).
 
-        With `intent`, only sessions that identified with that intent bit get it."""
+        With `intent`, only sessions that identified with that intent bit get it; a
+        sharded session gets only its guilds' events (shards.py)."""
+        guild_id = event_guild(event, data)
         for session in self.live_sessions():
             if intent is not None and not session.intents & intent:
+                continue
+            if not serves(session.shard, guild_id):
                 continue
             async with session.lock:
                 await self._send_dispatch(session, event, data)

@@ -69,6 +69,7 @@ class FakeDiscord:
         interaction_timeout: float = 3.0,
         nonce_window: float = 300.0,
         echo_messages: bool = True,
+        shards: int = 1,
     ) -> None:
         self.host, self.port, self.token = host, port, token
         self.ids = Snowflakes()
@@ -83,6 +84,7 @@ class FakeDiscord:
         self.interaction_timeout = interaction_timeout
         self.nonce_window = nonce_window
         self.echo_messages = echo_messages
+        self.shards = shards  # the count /gateway/bot recommends (shards.py)
 
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
         self.threads: dict[int, Any] = {}  # thread id (= its starter message's) -> FakeThread

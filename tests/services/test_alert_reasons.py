@@ -33,7 +33,10 @@ async def add(services, title: str, text: str) -> int:
 async def ledger(services) -> list[tuple[int, str, str | None, list[int]]]:
     """(target id, status, last error, story ids) of every alert batch, oldest first."""
     async with services.store.db.execute(
-        "SELECT b.target_id, b.status, b.last_error, group_concat(d.story_id)"
+        "SELECT b.target_id, b.status, b.last_error,"
+        + services.store.db.pick({"sqlite": " group_concat(d.story_id)",
+                                  "postgres": " string_agg(CAST(d.story_id AS TEXT), ',')"})
+        +
         " FROM delivery_batches b JOIN deliveries d ON d.batch_id = b.id"
         " WHERE b.purpose = 'alert' GROUP BY b.id ORDER BY b.id"
     ) as cur:

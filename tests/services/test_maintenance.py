@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.services.maintenance import compact_search_index
 from storage.models import NewArticle
 
 
+@pytest.mark.sqlite_only  # FTS5's incremental merge; PostgreSQL's GIN needs none
 async def test_compaction_merges_the_index_and_keeps_every_hit(services, clock):
     store = services.store
     for n in range(12):  # one transaction each, as ingestion stores them: 12 segments

@@ -15,9 +15,11 @@ ADMIN = Caller(user_id=7, guild_id=4242, can_manage_guild=True)
 
 async def dump(store: Store) -> dict[str, list[tuple]]:
     """Every row of every table (FTS shadow tables included)."""
-    async with store.db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-    ) as cur:
+    async with store.db.execute(store.db.pick({
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        "postgres": "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = 'public' ORDER BY table_name",
+    })) as cur:
         tables = [row[0] for row in await cur.fetchall()]
     contents = {}
     for table in tables:

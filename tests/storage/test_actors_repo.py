@@ -1,5 +1,5 @@
-"""ActorRepository on a real SQLite file: catalogue load, resolution, autocomplete,
-operator overrides and organisations."""
+"""ActorRepository on a real store (SQLite and PostgreSQL): catalogue load, resolution,
+autocomplete, operator overrides and organisations."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.intel.actor_tagging import ActorTagger
 from bot.intel.catalogue import load_catalogue, load_overrides
 from storage.actors import Actor, ActorOverride, ActorRepository, OverrideConflict
-from storage.db import migrations, open_db
+from storage.db import Database, migrations, open_db
 from tests.intel.test_catalogue import SAME_ACTOR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -26,20 +25,20 @@ def catalogue() -> list[Actor]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    conn = await open_db(tmp_path / "actors.db")
+async def db(empty_db: Path | str) -> AsyncIterator[Database]:
+    conn = await open_db(empty_db)
     yield conn
     await conn.close()
 
 
 @pytest.fixture
-async def repo(db: aiosqlite.Connection, catalogue: list[Actor]) -> ActorRepository:
+async def repo(db: Database, catalogue: list[Actor]) -> ActorRepository:
     repository = ActorRepository(db)
     await repository.replace_catalogue(catalogue, version="v1")
     return repository
 
 
-async def count(db: aiosqlite.Connection, sql: str) -> int:
+async def count(db: Database, sql: str) -> int:
     async with db.execute(sql) as cur:
         row = await cur.fetchone()
     return int(row[0])
@@ -53,7 +52,7 @@ async def names(repo: ActorRepository, query: str) -> list[str]:
 
 
 async def test_replace_catalogue_stores_every_actor_and_alias(
-    db: aiosqlite.Connection, repo: ActorRepository, catalogue: list[Actor]
+    db: Database, repo: ActorRepository, catalogue: list[Actor]
 ) -> None:
     assert await repo.catalogue_version() == "v1"
     assert await count(db, "SELECT COUNT(*) FROM actors") == len(catalogue)
@@ -61,14 +60,14 @@ async def test_replace_catalogue_stores_every_actor_and_alias(
     assert await count(db, "SELECT COUNT(*) FROM actor_aliases") == aliases
 
 
-async def test_empty_store_has_no_catalogue_version(db: aiosqlite.Connection) -> None:
+async def test_empty_store_has_no_catalogue_version(db: Database) -> None:
     repo = ActorRepository(db)
     assert await repo.catalogue_version() is None
     assert await repo.resolve("APT29") == []
 
 
 async def test_replace_catalogue_is_idempotent_and_keeps_ids(
-    db: aiosqlite.Connection, repo: ActorRepository, catalogue: list[Actor]
+    db: Database, repo: ActorRepository, catalogue: list[Actor]
 ) -> None:
     before = {a.name: a.id for a in await repo.all_actors()}
     await repo.replace_catalogue(catalogue, version="v1")
@@ -80,7 +79,7 @@ async def test_replace_catalogue_is_idempotent_and_keeps_ids(
 
 
 async def test_new_catalogue_version_updates_in_place(
-    db: aiosqlite.Connection, repo: ActorRepository, catalogue: list[Actor]
+    db: Database, repo: ActorRepository, catalogue: list[Actor]
 ) -> None:
     apt29_id = (await repo.resolve("APT29"))[0].id
     changed = [
@@ -227,7 +226,8 @@ async def test_autocomplete_prefix(repo: ActorRepository) -> None:
     assert len(first) == 3 and all(alias == name for alias, name in first)
 
 
-async def test_autocomplete_uses_the_alias_index(db: aiosqlite.Connection) -> None:
+@pytest.mark.sqlite_only  # SQLite's query plan
+async def test_autocomplete_uses_the_alias_index(db: Database) -> None:
     async with db.execute(
         "EXPLAIN QUERY PLAN SELECT al.alias, a.name FROM actor_aliases AS al JOIN actors AS a"
         " ON a.id = al.actor_id WHERE al.alias_norm >= ? AND al.alias_norm < ?"
@@ -275,7 +275,7 @@ async def test_overrides_amend_add_and_link(repo: ActorRepository) -> None:
 
 
 async def test_overrides_are_idempotent_survive_reload_and_can_be_undone(
-    db: aiosqlite.Connection, repo: ActorRepository, catalogue: list[Actor]
+    db: Database, repo: ActorRepository, catalogue: list[Actor]
 ) -> None:
     overrides = load_overrides(FIXTURES / "actors_override.toml")
     await repo.apply_overrides(overrides)

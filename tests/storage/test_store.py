@@ -102,7 +102,7 @@ async def test_delivery_ledger_plans_each_story_once(store: Store, clock):
 async def _brute_force_days(store: Store, value: str, guild_id: int | None) -> dict:
     async with store.db.execute(
         "SELECT substr(at, 1, 10), count(*) FROM article_tags WHERE kind = 'actor'"
-        " AND value = ? AND (? IS NULL OR scope_guild IN (0, ?)) GROUP BY 1",
+        " AND value = ? AND (CAST(? AS BIGINT) IS NULL OR scope_guild IN (0, ?)) GROUP BY 1",
         (value, guild_id, guild_id),
     ) as cur:
         return {day: n for day, n in await cur.fetchall()}
@@ -140,8 +140,9 @@ async def test_tag_day_counts_follow_inserts_scopes_and_deletes(store: Store, cl
 
 async def test_tag_rows_refuse_updates_that_would_skew_the_counts(store: Store, clock):
     await store.articles.add(article(1, actors=["APT29"]), story_id=None, now=clock())
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+    with pytest.raises(Exception, match="immutable") as raised:
         await store.db.execute("UPDATE article_tags SET value = 'APT28'")
+    assert type(raised.value).__name__ in ("IntegrityError", "RaiseError")
     assert (await store.articles.tag_stats("actor", "APT29"))[0] == 1
 
 
@@ -216,5 +217,7 @@ async def test_headline_index_follows_edits_and_deletes(store: Store, clock):
     assert [h.tier for h in await store.search.search("patch")] == [1]
     await store.db.execute("DELETE FROM articles")
     assert await store.search.search("patch") == []
+    if store.db.dialect != "sqlite":
+        return  # PostgreSQL: generated tsvector columns, nothing to check apart
     for index in ("articles_fts", "headlines_fts"):
         await store.db.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
