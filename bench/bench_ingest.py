@@ -550,6 +550,92 @@ async def main_async(args: argparse.Namespace, site: Site, server: ServedSite) -
     return report
 
 
+async def ingest_processes(label: str, db: Path | str, urls: list[str], expected: int, *,
+                           processes: int) -> tuple[float, int]:
+    """``processes`` real ``secbrief ingest --once`` workers started together on one
+    store (each claims the due feeds it polls; storage/claims.py): (wall s, articles
+    stored). The catalogue is loaded into the store before the clock starts."""
+    import os
+    import subprocess
+
+    from storage.store import Store
+
+    async with open_services(bench_settings(db)):
+        pass  # the store's schema and catalogue, as a running bot's store has them
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-proc-") as tmp:
+        feeds = Path(tmp) / "feeds.txt"
+        feeds.write_text("".join(f"{u}\n" for u in urls))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SECBRIEF_")}
+        env.update(SECBRIEF_DATABASE=str(db), SECBRIEF_FEEDS=str(feeds),
+                   SECBRIEF_ALLOW_PRIVATE_FEEDS="1", SECBRIEF_WORKERS="1",
+                   SECBRIEF_KEV_URL="", SECBRIEF_EPSS_URL="", SECBRIEF_NVD_URL="")
+        start = time.perf_counter()
+        procs = [await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "ingest", "--once", "--json", env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(processes)]
+        errors = [(await p.communicate())[1] for p in procs]
+        wall = time.perf_counter() - start
+    for proc, err in zip(procs, errors, strict=True):
+        if proc.returncode != 0:
+            print(f"    WARNING {label}: a worker exited {proc.returncode}: "
+                  f"{err.decode()[-300:]}")
+    store = await Store.open(db)
+    try:
+        added = await store.articles.count()
+    finally:
+        await store.close()
+    if added != expected:
+        print(f"    WARNING {label}: expected {expected} articles, stored {added}")
+    print(f"    {label}: {added} articles in {wall:.2f} s = {added / wall:.0f} art/s "
+          "(process start and exit included)", flush=True)
+    return wall, added
+
+
+async def main_processes(args: argparse.Namespace, site: Site, server: ServedSite) -> Report:
+    """--database: `secbrief ingest` workers end to end, SQLite ×1 and PostgreSQL ×1, ×2."""
+    report = Report("bench_ingest --database")
+    await catalogue_template()
+    urls = [site.feed_url(server.port, f) for f in range(site.feeds)]
+    n = site.total
+    section(f"secbrief ingest --once workers, {site.feeds} feeds × {site.items} items, "
+            f"pages fetched, SECBRIEF_WORKERS=1 each")
+    runs: list[tuple[str, int]] = []
+    if args.database in ("sqlite", "both"):
+        runs.append(("sqlite", 1))
+    if args.database in ("postgres", "both"):
+        runs += [("postgres", 1), ("postgres", 2)]
+    pg_server = None
+    if any(kind == "postgres" for kind, _ in runs):
+        from tests import pg
+
+        pg_server, reason = await asyncio.to_thread(pg.start)
+        if pg_server is None:
+            raise SystemExit(f"no PostgreSQL: {reason}")
+    try:
+        for number, (kind, processes) in enumerate(runs):
+            with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+                if kind == "sqlite":
+                    db: Path | str = await fresh_db(Path(tmp))
+                else:
+                    import asyncpg
+
+                    assert pg_server is not None
+                    admin = await asyncpg.connect(pg_server.dsn())
+                    await admin.execute(f"CREATE DATABASE ingest_{number}")
+                    await admin.close()
+                    db = pg_server.dsn(f"ingest_{number}")
+                name = "SQLite" if kind == "sqlite" else "PostgreSQL"
+                label = f"{name}, {processes} worker{'s' if processes > 1 else ''}"
+                wall, added = await ingest_processes(label, db, urls, n, processes=processes)
+                report.check(f"secbrief ingest ×{processes}, {name}",
+                             f"{added / wall:.0f} art/s", f"≥ {TARGET_RATE:.0f} art/s",
+                             added / wall >= TARGET_RATE)
+    finally:
+        if pg_server is not None:
+            await asyncio.to_thread(pg_server.stop)
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 feeds × 25 items (smoke run)")
@@ -557,6 +643,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, help="items per feed (default 100)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the event-loop thread during the process-pool run")
+    parser.add_argument("--database", choices=("sqlite", "postgres", "both"),
+                        help="instead: real `secbrief ingest --once` workers on that store "
+                             "(SQLite ×1; PostgreSQL ×1 and ×2, a throw-away server)")
     args = parser.parse_args(argv)
     clean_environment()
     feeds = args.feeds or (4 if args.quick else 10)
@@ -565,7 +654,8 @@ def main(argv: list[str] | None = None) -> int:
     # The server process is forked before any store, thread or event loop exists.
     assert threading.active_count() == 1
     with served(site.routes, hosts=HOSTS, latency=LATENCY) as server:
-        report = asyncio.run(main_async(args, site, server))
+        run = main_processes if args.database else main_async
+        report = asyncio.run(run(args, site, server))
     report.summary()
     return 0
 

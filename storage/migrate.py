@@ -73,6 +73,7 @@ class MigrationReport:
     message: str = ""
     seconds: float = 0.0
     sequences: dict[str, int] = field(default_factory=dict)
+    copying: str = ""           # the table being copied (for an error message)
 
     @property
     def rows(self) -> int:
@@ -291,8 +292,15 @@ async def migrate_store(source: Path | str, target: str, *,
     assert isinstance(db, PostgresDatabase)
     src = await asyncio.to_thread(_Source, path)
     try:
+        import asyncpg
+
         try:
             await _copy(db, src, report, batch)
+        except (asyncpg.PostgresError, asyncpg.DataError) as exc:
+            table = report.copying or "?"
+            raise MigrateError(
+                f"copying table {table} failed ({type(exc).__name__}: {exc}); the copy was "
+                "rolled back: the target holds the empty schema only", code=1) from exc
         except _Mismatch:
             report.outcome = "rolled back"
             report.message = ("the row counts differ (above): the copy was rolled back, "
@@ -351,6 +359,7 @@ async def _copy(db: PostgresDatabase, src: _Source, report: MigrationReport,
             await conn.execute(f"DELETE FROM {_quote(table)}")
 
         for table in order:
+            report.copying = table
             if table not in source_tables:
                 report.tables.append(TableCount(table, 0, 0))
                 continue

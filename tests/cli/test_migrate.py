@@ -172,3 +172,35 @@ def test_migrate_from_postgres_or_missing_store_exits_2(tmp_path: Path, pg_targe
     assert not (tmp_path / "none.db").exists()
     from_pg = migrate(pg_target, "--to", pg_target)
     assert from_pg.returncode == 2 and "PostgreSQL already" in from_pg.stderr
+
+
+async def test_migrate_failing_copy_rolls_back_and_exits_1(services: Services, pg_target: str,
+                                                           db_path: Path) -> None:
+    """A row the target refuses (here a CHECK the operator added to its feeds table)
+    fails the copy: exit 1, one line naming the table, and the target keeps only the
+    empty schema (a later migrate into it goes ahead)."""
+    import asyncpg
+
+    from storage.db import open_database
+
+    now = to_db(services.clock())
+    await services.store.db.execute(
+        "INSERT INTO feeds (url, guild_id, created_at) VALUES ('https://f.example/rss', 0, ?)",
+        (now,))
+    await (await open_database(pg_target)).close()  # the schema, no rows
+    conn = await asyncpg.connect(pg_target)
+    try:
+        await conn.execute("ALTER TABLE feeds ADD CONSTRAINT no_feeds CHECK (id < 0)")
+        failed = migrate(db_path, "--to", pg_target)
+        assert failed.returncode == 1, failed.stderr
+        assert "Traceback" not in failed.stderr
+        assert "copying table feeds failed" in failed.stderr
+        assert "rolled back" in failed.stderr
+        assert await conn.fetchval("SELECT count(*) FROM actors") == 0
+        assert await conn.fetchval("SELECT count(*) FROM feeds") == 0
+        await conn.execute("ALTER TABLE feeds DROP CONSTRAINT no_feeds")
+    finally:
+        await conn.close()
+    done = migrate(db_path, "--to", pg_target, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["verified"] is True
