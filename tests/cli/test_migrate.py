@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jsonout import actor_lookup, dumps, search_hits
+from bot.jsonout import actor_lookup, dumps, search_page
 from bot.jsonout import briefing as briefing_json
 from bot.news.analyse import RawArticle
 from bot.services.alerts import AlertService
@@ -114,9 +114,9 @@ async def same_answers(sqlite_services: Services, pg_url: str) -> None:
     async with open_services(settings, clock=sqlite_services.clock) as on_pg:
         assert on_pg.store.db.dialect == "postgres"
         for query in ("ransomware hospitals", "CVE-2024-3400", "vpn", "phishing diplomats"):
-            want = await sqlite_services.search.search(query, limit=20)
-            got = await on_pg.search.search(query, limit=20)
-            assert dumps(search_hits(query, got)) == dumps(search_hits(query, want)), query
+            want = await sqlite_services.search.page(query, limit=20)
+            got = await on_pg.search.page(query, limit=20)
+            assert dumps(search_page(query, got)) == dumps(search_page(query, want)), query
         assert any([await sqlite_services.search.search(q) for q in ("ransomware", "vpn")])
         for name in ("Cozy Bear", "APT29", "Lazarus"):
             want = await sqlite_services.actors.lookup(name)
