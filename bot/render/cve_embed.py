@@ -13,8 +13,8 @@ from bot.render.embeds import (
     FIELD_VALUE,
     KIND_COLOURS,
     TITLE,
-    _fit,
     article_line,
+    fit,
 )
 from bot.render.sanitise import discord_text, fit_lines
 from bot.render.story import Kind
@@ -53,4 +53,4 @@ def cve_embed(lookup: CveLookup) -> discord.Embed:
                         inline=False)
     else:
         embed.add_field(name="In the store", value="No stories name it.", inline=False)
-    return _fit(embed)
+    return fit(embed)

@@ -87,7 +87,7 @@ def story_embed(item: BriefingItem) -> discord.Embed:
     if others:
         embed.add_field(name="Also reported by", value=joined_links(others, FIELD_VALUE),
                         inline=False)
-    return _fit(embed)
+    return fit(embed)
 
 
 def cve_badges(contexts: list[CveContext], limit: int = FIELD_VALUE, most: int = 8) -> str:
@@ -143,7 +143,7 @@ def joined_links(sources: list[dict[str, str]], limit: int) -> str:
     return " · ".join(shown)
 
 
-def _fit(embed: discord.Embed) -> discord.Embed:
+def fit(embed: discord.Embed) -> discord.Embed:
     """Drop description lines from the end until the whole embed is within 6000
     characters."""
     if len(embed) > TOTAL and embed.description:
@@ -218,7 +218,7 @@ def actor_embed(
                         inline=False)
     if chart_file:
         embed.set_image(url=f"attachment://{chart_file}")
-    return _fit(embed)
+    return fit(embed)
 
 
 def lookup_message(lookup: ActorLookup) -> str:
