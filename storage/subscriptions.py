@@ -182,9 +182,10 @@ _KEYWORD_MATCH = {
     "sqlite": "FROM articles_fts f JOIN articles a ON a.id = f.rowid"
               " JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
               " WHERE articles_fts MATCH ? AND f.rowid BETWEEN ? AND ?",
-    "postgres": "FROM articles a JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
-                " WHERE a.search @@ plainto_tsquery('secbrief', secbrief_fold(?))"
-                " AND a.id BETWEEN ? AND ?",
+    "postgres": "FROM article_search f JOIN articles a ON a.id = f.id"
+                " JOIN subscriptions s ON s.kind = 'keyword' AND s.value = ?"
+                " WHERE f.search @@ plainto_tsquery('secbrief', secbrief_fold(?))"
+                " AND f.id BETWEEN ? AND ?",
 }
 
 
