@@ -43,7 +43,12 @@ from tests.conftest import make_settings
 from tests.feedserver import FeedServer
 from tests.fixtures.make_corpus import make_articles
 
-CACHE = Path(tempfile.gettempdir()) / "secbrief-bench"
+# One cache directory per checkout (the first 12 hex digits of the sha256 of its root
+# path): the stale-store cleanup below stays inside it, so a checkout with another
+# schema never deletes another checkout's cached stores.
+REPO = Path(__file__).resolve().parents[1]
+CACHE = (Path(tempfile.gettempdir()) / "secbrief-bench"
+         / hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
 BUILD_FORMAT = 3  # bump when build_store changes what it writes
 
 

@@ -23,7 +23,7 @@ from discord.ext import commands
 
 import cogs
 from bot.config import Settings
-from bot.delivery import Deliverer
+from bot.delivery import NO_THREAD_POSTS, Deliverer
 from bot.render.sanitise import discord_text, url_text
 from bot.scheduling import Jobs, last_fire_before, missed
 from bot.services.alerts import AlertService
@@ -296,18 +296,24 @@ class SecBrief(commands.AutoShardedBot):
             "Links there, then run `/briefing schedule` again.",
         )
 
-    async def _on_no_threads(self, batch: Batch, reason: str) -> None:
-        """A briefing could not start its thread: its cards follow in the channel; the
-        guild's admins are told (the Deliverer calls this once until threads work)."""
+    async def _on_no_threads(self, batch: Batch, reason: str, missing: str) -> None:
+        """A briefing could not start its thread, or not post in it (``missing`` names
+        the permission): its cards follow in the channel; the guild's admins are told
+        (the Deliverer calls this once until threads work)."""
         schedule = await self.services.store.schedules.get(batch.target_id)
         if schedule is None:
             return
+        if missing == NO_THREAD_POSTS:
+            problem, grant = ("can start its thread but may not post in it",
+                              "Send Messages in Threads")
+        else:
+            problem, grant = ("cannot start a thread",
+                              "Create Public Threads and Send Messages in Threads")
         await self.tell_admins(
             schedule.guild_id,
-            f"The daily briefing in <#{batch.target_id}> cannot start a thread "
+            f"The daily briefing in <#{batch.target_id}> {problem} "
             f"({discord_text(reason, 300)}), so its story cards follow in the channel "
-            "itself. Give the bot Create Public Threads and Send Messages in Threads there "
-            "to keep the channel to one message a day.",
+            f"itself. Give the bot {grant} there to keep the channel to one message a day.",
         )
 
     async def notify_disabled_feeds(self, report) -> None:

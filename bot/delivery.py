@@ -46,6 +46,9 @@ DM_CACHE = 100_000  # user id -> DM channel id entries kept (discord.py keeps on
 THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 THREAD_ARCHIVE = 1440  # minutes of quiet before a digest's thread is hidden
 NO_THREADS_NOTICE = "digest.no_threads."  # + channel id: its admins were told
+# The permission a digest lacked when its cards went to the channel (the notice names it).
+NO_THREAD_START = "Create Public Threads"
+NO_THREAD_POSTS = "Send Messages in Threads"
 CLAIM_CHUNK = 100  # batches claimed at a time: processes sharing a fan-out interleave
 
 Messages = list[Outgoing]  # each message's embeds, and its buttons (alerts to a DM)
@@ -75,11 +78,11 @@ class Unreachable(Exception):
     """The target will not take messages (closed DMs, no access, deleted channel)."""
 
 
-async def _call_hook(hook: Callable[[Batch, str], object], batch: Batch, reason: str,
+async def _call_hook(hook: Callable[..., object], batch: Batch, *args: str,
                      doing: str) -> None:
     """Call the bot's hook (plain or async); its failure is logged, never raised."""
     try:
-        result = hook(batch, reason)
+        result = hook(batch, *args)
         if asyncio.iscoroutine(result):
             await result
     except Exception:
@@ -108,7 +111,7 @@ class Deliverer:
         rate: float = 45.0,
         concurrency: int = 25,
         on_refused: Callable[[Batch, str], object] | None = None,
-        on_no_threads: Callable[[Batch, str], object] | None = None,
+        on_no_threads: Callable[[Batch, str, str], object] | None = None,
         retries_now: int = RETRIES_NOW,
         retry_delay: float = 0.5,
         max_attempts: int = MAX_ATTEMPTS,
@@ -120,7 +123,9 @@ class Deliverer:
     ) -> None:
         """``owns(guild_id)``: whether this process serves that guild's shard (None:
         every guild); ``worker``: who claims the batches; ``lease``: seconds a claim holds
-        unrenewed; ``shared_rate``: pace with the store's budget, shared by processes."""
+        unrenewed; ``shared_rate``: pace with the store's budget, shared by processes;
+        ``on_no_threads(batch, reason, missing)``: a digest's cards went to the channel
+        for want of the permission ``missing`` (NO_THREAD_START or NO_THREAD_POSTS)."""
         self._client = client
         self._store = store
         self._briefings = briefings
@@ -141,6 +146,7 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.round_backoff = round_backoff
         self._dm_channels: dict[int, int] = {}
+        self._undeletable: set[int] = set()  # channels whose unused threads were left: logged
 
     async def send_pending(self, *, purpose: str | None = None) -> DeliveryStats:
         """Send every batch that is due and not another process's: claimed a chunk at a
@@ -328,6 +334,7 @@ class Deliverer:
                                        batch.nonce(index), stats)
             await self._store.deliveries.mark_progress(batch.id, index + 1)
             stats.messages += 1
+            batch.sent_parts = index + 1  # a fallback elsewhere goes on from here
             last = message.id
         return last
 
@@ -338,7 +345,9 @@ class Deliverer:
         """The header in the channel (part 0), a thread started from it, the cards
         (parts 1…) in the thread. Each step is recorded, so a restart resumes in the
         same thread: the header is not sent again once recorded (nor, within Discord's
-        nonce window, once accepted), and the thread is made once."""
+        nonce window, once accepted), and the thread is made once. A thread that refuses
+        the cards (403, or 404: deleted) gives way to the channel, recorded before any card
+        goes there, so a restart sends the rest there and nowhere else."""
         header_id = batch.header_message_id
         if len(messages) < 2:  # its stories were forgotten while it was rendered
             return header_id
@@ -354,10 +363,17 @@ class Deliverer:
         if cards_to is None:
             cards_to = await self._open_thread(batch, header_id, len(messages))
             await self._store.deliveries.mark_cards_channel(batch.id, cards_to)
-        destination = (channel if cards_to == batch.target_id else
-                       self._client.get_partial_messageable(
-                           cards_to, type=discord.ChannelType.public_thread))
-        await self._send_parts(batch, destination, messages, stats, lambda _: "", first=1)
+        if cards_to != batch.target_id:
+            thread = self._client.get_partial_messageable(
+                cards_to, type=discord.ChannelType.public_thread)
+            try:
+                await self._send_parts(batch, thread, messages, stats, lambda _: "", first=1)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                await self._thread_refused(batch, cards_to, exc)
+            else:
+                await self._threads_allowed(batch)
+                return header_id
+        await self._send_parts(batch, channel, messages, stats, lambda _: "", first=1)
         return header_id
 
     async def _open_thread(self, batch: Batch, header_id: int, parts: int) -> int:
@@ -371,7 +387,7 @@ class Deliverer:
                 rate_limit_per_user=None,
             )
         except discord.Forbidden as exc:
-            await self._threads_refused(batch, exc.text or str(exc))
+            await self._threads_refused(batch, exc.text or str(exc), NO_THREAD_START)
             return batch.target_id
         except discord.HTTPException as exc:
             if exc.code != THREAD_EXISTS:
@@ -379,21 +395,65 @@ class Deliverer:
             # Made before a crash, never recorded: a thread started from a message
             # has that message's id.
             return header_id
-        await self._threads_allowed(batch)
         return int(thread["id"])
 
-    async def _threads_refused(self, batch: Batch, reason: str) -> None:
+    async def _thread_refused(self, batch: Batch, thread_id: int,
+                              exc: discord.Forbidden | discord.NotFound) -> None:
+        """The thread refused a card: the rest go to the channel. A 403 is told to the
+        admins (once, as for no threads at all) and its thread, if no card was recorded
+        in it, deleted; a 404 is a thread deleted already (by someone, or by this before
+        a crash). Told, deleted, then the channel recorded: a restart at any step ends
+        with the cards in the channel once."""
+        reason = exc.text or str(exc)
+        if isinstance(exc, discord.Forbidden):
+            await self._threads_refused(batch, reason, NO_THREAD_POSTS)
+            if batch.sent_parts <= 1:
+                await self._delete_thread(batch, thread_id)
+        else:
+            log.info("batch %s: thread %s is gone (%s); cards follow in channel %s",
+                     batch.id, thread_id, reason, batch.target_id)
+        await self._store.deliveries.mark_cards_channel(batch.id, batch.target_id)
+        batch.cards_channel_id = batch.target_id
+
+    async def _delete_thread(self, batch: Batch, thread_id: int) -> None:
+        """Delete a thread the bot could not post in, so no empty thread hangs under the
+        header. Discord wants Manage Threads even for the bot's own thread: without it
+        the thread stays (logged once per channel); any failure here only logs."""
+        await self.limiter.acquire()
+        try:
+            await self._client.http.delete_channel(
+                thread_id, reason="the bot may not post the briefing's cards in it")
+        except discord.NotFound:
+            return
+        except discord.Forbidden as exc:
+            if batch.target_id not in self._undeletable:
+                self._undeletable.add(batch.target_id)
+                log.warning("channel %s: cannot delete the briefing thread %s the bot may "
+                            "not post in (%s); such threads are left empty (Manage Threads "
+                            "lets the bot delete them)", batch.target_id, thread_id,
+                            exc.text or exc)
+            return
+        except (discord.HTTPException, OSError, TimeoutError) as exc:
+            log.warning("batch %s: deleting the unused thread %s failed: %s", batch.id,
+                        thread_id, exc)
+            return
+        self._undeletable.discard(batch.target_id)
+        log.info("batch %s: deleted thread %s (the bot may not post in it)", batch.id,
+                 thread_id)
+
+    async def _threads_refused(self, batch: Batch, reason: str, missing: str) -> None:
         key = f"{NO_THREADS_NOTICE}{batch.target_id}"
-        log.info("batch %s: no thread in channel %s (%s); cards follow in the channel",
-                 batch.id, batch.target_id, reason)
+        log.info("batch %s: no %s in channel %s (%s); cards follow in the channel",
+                 batch.id, missing, batch.target_id, reason)
         if await self._store.meta.get(key) == "told" or self._on_no_threads is None:
             return
         await self._store.meta.set(key, "told")
-        await _call_hook(self._on_no_threads, batch, reason,
-                         f"telling the admins about channel {batch.target_id}")
+        await _call_hook(self._on_no_threads, batch, reason, missing,
+                         doing=f"telling the admins about channel {batch.target_id}")
 
     async def _threads_allowed(self, batch: Batch) -> None:
-        """Threads work there (again): a later refusal is worth telling again."""
+        """The cards went in a thread: threads work there (again), so a later refusal is
+        worth telling again."""
         key = f"{NO_THREADS_NOTICE}{batch.target_id}"
         if await self._store.meta.get(key) == "told":
             await self._store.meta.set(key, "")
@@ -405,7 +465,7 @@ class Deliverer:
                  batch.target_id, reason)
         if self._on_refused is not None:
             await _call_hook(self._on_refused, batch, reason,
-                             f"handling the refusal of batch {batch.id}")
+                             doing=f"handling the refusal of batch {batch.id}")
 
     async def _put_off(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
         """Retry the batch in a later round, or record it as failed after max_attempts."""

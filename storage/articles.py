@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -71,9 +71,13 @@ class ArticleRepository:
         return bool(await self._present("import_key", [key]))
 
     async def add(
-        self, article: NewArticle, *, story_id: int | None, now: datetime
+        self, article: NewArticle, *, story_id: int | None, now: datetime,
+        cluster: Callable[[], Awaitable[int | None]] | None = None,
     ) -> tuple[int, int] | None:
         """Store one article in its own transaction; creates a story when story_id is None.
+        ``cluster`` (the clustering step) instead finds the story inside the transaction,
+        after its lock, so two processes storing near-duplicates at once cannot both
+        miss each other and open two stories.
 
         Returns (article id, story id), or None when the URL, GUID or import key is
         already stored.
@@ -83,7 +87,10 @@ class ArticleRepository:
                 # Ids must become visible in the order they are handed out: the alert
                 # cursor moves past max(id), so an article committed after a higher id
                 # would never be matched. SQLite's write lock gives that order already.
+                # The lock also serialises clustering across processes (see above).
                 await self._db.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_WRITE_LOCK,))
+            if cluster is not None:
+                story_id = await cluster()
             return await self._insert(article, story_id=story_id, now=now)
 
     async def _insert(

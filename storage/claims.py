@@ -11,6 +11,11 @@
 - **Feeds being polled.** An ingest worker claims the due feeds it will poll
   (``claim_due``); the others skip them. Polling moves the feed's next poll time on and
   the claim is released; a worker that dies loses only its lease.
+- **Vulnerability sources being refreshed.** A process claims a due refresh of KEV,
+  EPSS or NVD (``claim_source``) before fetching it; the refresh moves the source's next
+  refresh time on and the claim is released, so a process whose refresh fell due at the
+  same moment finds it claimed (or no longer due). A process that dies mid-refresh loses
+  only its lease.
 - **Discord's global limit.** One budget row (``send_budget``) hands out send slots to
   every process: a reservation of ``count`` slots moves the row's next free moment on by
   ``count`` intervals, so all processes together stay under the rate.
@@ -30,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import execute_write
-from storage.timeutil import to_db
+from storage.timeutil import from_db, to_db
 
 CHUNK = 500  # ids per statement
 DISCORD_BUDGET = "discord"  # the send_budget row every bot process shares
@@ -78,6 +83,21 @@ _CLAIM_FEEDS = {
         " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
         " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)"
         " FOR UPDATE SKIP LOCKED) RETURNING id"
+    ),
+}
+# (source) then (worker, until, source, due_by, due_by, worker, now)
+_CLAIM_SOURCE = {
+    "sqlite": (
+        "UPDATE vuln_sources SET claimed_by = ?, claimed_until = ? WHERE source = ?"
+        " AND (CAST(? AS TEXT) IS NULL OR next_refresh IS NULL OR next_refresh <= ?)"
+        " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?) RETURNING source"
+    ),
+    "postgres": (
+        "UPDATE vuln_sources SET claimed_by = ?, claimed_until = ?"
+        " WHERE source IN (SELECT source FROM vuln_sources WHERE source = ?"
+        " AND (CAST(? AS TEXT) IS NULL OR next_refresh IS NULL OR next_refresh <= ?)"
+        " AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until < ?)"
+        " FOR UPDATE SKIP LOCKED) RETURNING source"
     ),
 }
 
@@ -238,6 +258,51 @@ class ClaimRepository:
             await execute_write(self._db,
                 "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL"
                 f" WHERE id IN ({_marks(len(chunk))}) AND claimed_by = ?", (*chunk, worker))
+
+    # -- vulnerability sources -------------------------------------------------------
+
+    async def claim_source(
+        self, worker: str, source: str, *, now: datetime, lease: float,
+        due_by: datetime | None,
+    ) -> bool:
+        """Claim the refresh of ``source`` (kev, epss, nvd) for ``worker``: True when no
+        other live claim holds it and it is still due — its next refresh not after
+        ``due_by`` (None: due or not, as ``--force`` asks)."""
+        await execute_write(self._db,
+            "INSERT INTO vuln_sources (source) VALUES (?) ON CONFLICT (source) DO NOTHING",
+            (source,))
+        due = to_db(due_by) if due_by is not None else None
+        cur = await execute_write(self._db, self._db.pick(_CLAIM_SOURCE), (
+            worker, to_db(now + timedelta(seconds=lease)), source, due, due, worker,
+            to_db(now)))
+        return bool(await cur.fetchall())
+
+    async def renew_sources(
+        self, worker: str, sources: Iterable[str], *, now: datetime, lease: float
+    ) -> set[str]:
+        """Extend ``worker``'s claims on these sources; returns those it still holds."""
+        wanted = sorted(set(sources))
+        if not wanted:
+            return set()
+        cur = await execute_write(self._db,
+            "UPDATE vuln_sources SET claimed_until = ?"
+            f" WHERE source IN ({_marks(len(wanted))}) AND claimed_by = ? RETURNING source",
+            (to_db(now + timedelta(seconds=lease)), *wanted, worker))
+        return {str(row[0]) for row in await cur.fetchall()}
+
+    async def release_source(self, worker: str, source: str) -> None:
+        await execute_write(self._db,
+            "UPDATE vuln_sources SET claimed_by = NULL, claimed_until = NULL"
+            " WHERE source = ? AND claimed_by = ?", (source, worker))
+
+    async def source_claim(self, source: str) -> tuple[str | None, datetime | None]:
+        """(claimed_by, claimed_until) of a source's refresh; (None, None) unclaimed.
+        A claim whose lease has run out is still returned: the caller compares."""
+        row = await self._db.fetchone(
+            "SELECT claimed_by, claimed_until FROM vuln_sources WHERE source = ?", (source,))
+        if row is None or row[0] is None:
+            return None, None
+        return row[0], from_db(row[1])
 
     # -- the shared send budget -------------------------------------------------------
 

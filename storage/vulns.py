@@ -3,7 +3,9 @@
 ``context(ids)`` answers every surface in one query. ``replace_kev`` and
 ``replace_epss`` swap in a whole new catalogue and say what changed against the
 previous one (the alerts build on that); the EPSS load streams its rows through a
-staging table, so neither the new nor the old 300,000 scores are held in Python.
+staging table, so neither the new nor the old 300,000 scores are held in Python. Both
+take a ``guard``, called inside the load's transaction with the new and the held count
+before anything changes: raising refuses the load (a truncated file, say).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 
 from storage.db import Database, Transaction, execute_write, write_lock
@@ -26,6 +28,8 @@ from storage.vuln_models import (
     VulnSourceStatus,
 )
 from storage.vuln_names import normalise_name
+
+LoadGuard = Callable[[int, int], None]  # (new records, held records); raises to refuse
 
 EPSS_CHUNK = 20_000  # rows per staging transaction: other writers get a turn between
 
@@ -160,13 +164,17 @@ class VulnRepository:
             return (await cur.fetchone())[0]
 
     # -- KEV ---------------------------------------------------------------------------
-    async def replace_kev(self, entries: Sequence[KevEntry], *, now: datetime) -> KevDiff:
+    async def replace_kev(
+        self, entries: Sequence[KevEntry], *, now: datetime, guard: LoadGuard | None = None
+    ) -> KevDiff:
         """Make ``entries`` the catalogue (one transaction) and say what changed. On the
         first load (no catalogue before) nothing counts as added."""
         by_cve = {e.cve: e for e in entries}
         async with Transaction(self._db) as db:
             async with db.execute("SELECT cve FROM kev") as cur:
                 before = {row[0] for row in await cur.fetchall()}
+            if guard is not None:
+                guard(len(by_cve), len(before))
             first = not before
             added = [] if first else [e for cve, e in by_cve.items() if cve not in before]
             removed = sorted(before.difference(by_cve))
@@ -187,6 +195,7 @@ class VulnRepository:
         score_date: date,
         now: datetime,
         threshold: float | None = None,
+        guard: LoadGuard | None = None,
     ) -> EpssDiff:
         """Make ``rows`` (cve, score, percentile) the EPSS scores. The rows are staged
         in chunks; an exception while reading them (a truncated file) drops the staging
@@ -213,6 +222,9 @@ class VulnRepository:
                     total = (await cur.fetchone())[0]
                 async with db.execute("SELECT EXISTS (SELECT 1 FROM epss)") as cur:
                     first = not (await cur.fetchone())[0]
+                if guard is not None and not first:
+                    async with db.execute("SELECT count(*) FROM epss") as cur:
+                        guard(total, (await cur.fetchone())[0])
                 crossed: list[EpssScore] = []
                 if threshold is not None and not first:
                     async with db.execute(

@@ -23,7 +23,11 @@ Precision rules, decided per alias:
   (`aliases.CONTEXT_WORDS`: Hive, Play, Royal, Akira, Medusa, Cactus …) match only in the
   actor's sense — capitalised and next to a word like "ransomware", "gang", "group",
   "affiliates", "operators", "crew" or "extortion" ("Hive ransomware", "the Play gang",
-  "Akira's affiliates"); "play a role" and "a hive of activity" tag nothing.
+  "Akira's affiliates"); "play a role" and "a hive of activity" tag nothing. A list of
+  actor names joined by commas, "and", "or", "&" or "as well as" counts as one: a cue
+  before or after the list puts every name in it in context ("Hive, Play and Royal
+  ransomware", "ransomware groups such as Akira and Medusa"); each name in the list must
+  be a catalogue alias, so "Royal Mail and Hive ransomware" tags only Hive.
 - An alias shared by several actors is ambiguous and tags none of them — unless it is
   exactly one of them's canonical name, or only one of them spells it with these word
   breaks ("COLDRIVER" is Star Blizzard's, "Cold River" another record). An actor it may
@@ -76,9 +80,37 @@ _BREAKS = frozenset(".,;:!?()[]")  # a cue beyond one of these is in another cla
 _CONTEXT_CUES = frozenset(
     {
         "ransomware", "gang", "group", "affiliate", "affiliates", "operator", "operators",
-        "crew", "extortion", "cartel", "raas", "actors", "locker",
+        "crew", "extortion", "cartel", "raas", "actors", "locker", "gangs", "groups",
+        "crews",
     }
 )
+# Lists of names sharing one cue ("Hive, Play and Royal ransomware"): the joins between
+# two names, in text order (the Oxford comma included), and what may stand between a cue
+# and the list after it ("ransomware groups such as Hive and Play").
+_TOKEN = re.compile(r"[^\W_]+|[^\w\s]|_")  # a word (as _WORD) or one punctuation mark
+_LIST_JOINS = [(*comma, *join) for comma in ((), (",",))
+               for join in (("and",), ("or",), ("&",), ("as", "well", "as"))] + [(",",)]
+_LIST_INTROS = [("such", "as"), ("including",), ("like",)]
+_LIST_STARTS = frozenset({"and", "or", "&", "as"})  # a list may go on after a bare name
+_LIST_LEADS = _LIST_STARTS | {"including", "like"}  # a word a listed name may follow
+_LIST_REACH = 16  # chunks read on either side of a name for its list
+_LIST_NAMES = 8  # names followed along a list before giving up
+_LIST_MEMBER_WORDS = 4  # words one listed name may have
+
+
+def _by_nearest(choices: list[tuple[str, ...]], forward: bool
+                ) -> dict[str, list[tuple[str, ...]]]:
+    """Token sequences as met walking away from a name, by their first token, longest
+    first."""
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for choice in sorted(choices, key=len, reverse=True):
+        met = choice if forward else choice[::-1]
+        table.setdefault(met[0], []).append(met)
+    return table
+
+
+_JOINS = {True: _by_nearest(_LIST_JOINS, True), False: _by_nearest(_LIST_JOINS, False)}
+_INTROS_BEFORE = _by_nearest(_LIST_INTROS, False)
 _SKIP_CACHE_MAX = 100_000
 
 
@@ -178,6 +210,7 @@ class ActorTagger:
         # Walk whitespace-separated chunks (str.split runs in C) with cheap tests inline;
         # only chunks that could start an alias get a word-level look at a small window.
         found: dict[str, None] = {}
+        listed: set[int] = set()  # chunks starting a name a list puts in context
         chunks = text.split()
         prefixes, entries, lower_first = self._prefixes, self._entries, self._lower_first_words
         # Most chunks are lower-case words ("the", "attackers,"), which start no alias
@@ -210,7 +243,7 @@ class ActorTagger:
             if not core.isalpha():
                 # Several words ("U.S.", "pro-Turla", "Storm-0919"), digits or other scripts.
                 if core and self._any_start(core):
-                    consumed, context_free = self._scan(chunks, k, found)
+                    consumed, context_free = self._scan(chunks, k, found, listed)
                     if consumed:
                         resume = k + consumed
                         continue
@@ -230,7 +263,7 @@ class ActorTagger:
                     continue
                 if not self._continues(key, chunks, k + 1):
                     continue
-            consumed, _ = self._scan(chunks, k, found)
+            consumed, _ = self._scan(chunks, k, found, listed)
             resume = k + max(consumed, 1)
         return list(found)
 
@@ -258,7 +291,8 @@ class ActorTagger:
         first = _WORD.match(nxt)
         return first is not None and key + _key(first.group()) in self._prefixes
 
-    def _scan(self, chunks: list[str], k: int, found: dict[str, None]) -> tuple[int, bool]:
+    def _scan(self, chunks: list[str], k: int, found: dict[str, None],
+              listed: set[int]) -> tuple[int, bool]:
         """Match aliases that start in chunks[k].
 
         Returns (chunks to move on, 0 when nothing matched; whether the outcome depended on
@@ -279,7 +313,7 @@ class ActorTagger:
             while key in prefixes:
                 entry = entries.get(key)
                 if entry is not None and (
-                    _in_context(chunks, k, words, gaps, chunk_of, i, j)
+                    _in_context(chunks, k, words, gaps, chunk_of, i, j, self, listed)
                     if entry.mode == _CONTEXT
                     else _case_ok(entry, words[i : j + 1])
                 ):
@@ -353,11 +387,53 @@ def _in_context(
     chunk_of: list[int],
     i: int,
     j: int,
+    tagger: ActorTagger,
+    listed: set[int],
 ) -> bool:
     """Is words[i..j] (a CONTEXT_WORDS name) capitalised, with a cue word beside it in the
-    same clause (no sentence mark or comma between them)?"""
+    same clause, or in a list of names with a cue at one end? ``listed``: chunks where an
+    earlier walk along a list found a name in context (this text only), so a list of n
+    names costs n short walks."""
     if not words[i][:1].isupper():
         return False
+    if i == 0 and k in listed:
+        return True
+    end = k + chunk_of[j]  # the chunk the name ends in
+    gap = gaps[j]
+    # Could a list go on after it? Cheap tests: most names here have no join beside them.
+    joined = gap[:1] == "," or (
+        gap in ("", " ") and end + 1 < len(chunks) and chunks[end + 1].lower() in _LIST_STARTS)
+    if not joined:
+        return (_cue_beside(chunks, k, words, gaps, chunk_of, i, j)
+                or _list_before(chunks, k, words, gaps, i, end, gap, tagger))
+    after = _after(chunks, end, chunk_of, j)
+    if not _cue_beside(chunks, k, words, gaps, chunk_of, i, j):
+        if _list_cue(after, tagger, forward=True, listed=listed):
+            return True  # "Hive, Play and Royal ransomware": Play and Royal marked too
+        if not _list_before(chunks, k, words, gaps, i, end, gap, tagger):
+            return False
+    _mark_list(after, tagger, listed)  # "ransomware groups Hive, Play and Royal"
+    return True
+
+
+def _after(chunks: list[str], end: int, chunk_of: list[int], j: int) -> _Stream:
+    """The tokens after words[j], which ends in chunks[end]."""
+    own = _TOKEN.findall(chunks[end])
+    return _Stream(own[_word_token(own, j - chunk_of.index(chunk_of[j])) + 1 :], chunks,
+                   end + 1, 1)
+
+
+def _cue_beside(
+    chunks: list[str],
+    k: int,
+    words: list[str],
+    gaps: list[str],
+    chunk_of: list[int],
+    i: int,
+    j: int,
+) -> bool:
+    """Is there a cue word right beside words[i..j] in the same clause (no sentence mark
+    or comma between them)?"""
     if i > 0:
         before = words[i - 1] if not _BREAKS.intersection(gaps[i - 1]) else ""
     elif k > 0 and not _BREAKS.intersection(chunks[k - 1][-1:]):
@@ -379,6 +455,164 @@ def _in_context(
     if after and after[0].lower() == "s" and gaps[j] in ("'", "\u2019"):  # "Akira's crew"
         after = after[1:]
     return bool(after) and after[0].lower() in _CONTEXT_CUES
+
+
+def _list_before(
+    chunks: list[str],
+    k: int,
+    words: list[str],
+    gaps: list[str],
+    i: int,
+    end: int,
+    gap: str,
+    tagger: ActorTagger,
+) -> bool:
+    """Is words[i..] in a list with a cue before it ("ransomware groups Hive, Play and
+    Royal")? Not when a capitalised word follows it ("… and Royal Mail")."""
+    if i > 0:
+        lead = gaps[i - 1].strip()
+    elif k > 0:
+        lead = chunks[k - 1]
+    else:
+        return False
+    if not lead.endswith(",") and lead.lower() not in _LIST_LEADS:
+        return False
+    if gap in ("", " ") and end + 1 < len(chunks) and chunks[end + 1][:1].isupper():
+        return False
+    own = _TOKEN.findall(chunks[k])
+    rest = own[: _word_token(own, i)][::-1]
+    return _list_cue(_Stream(rest, chunks, k - 1, -1), tagger, forward=False)
+
+
+class _Stream:
+    """The tokens on one side of a name, nearest first, read a chunk at a time as a list
+    walk needs them. Going forward it also notes, per token, the chunk it starts (the
+    chunk's first word) or -1."""
+
+    __slots__ = ("_chunks", "_end", "_next", "_step", "starts", "tokens")
+
+    def __init__(self, tokens: list[str], chunks: list[str], start: int, step: int) -> None:
+        self.tokens, self._chunks, self._next, self._step = tokens, chunks, start, step
+        self.starts = [-1] * len(tokens)
+        self._end = (min(start + _LIST_REACH, len(chunks)) if step > 0
+                     else max(start - _LIST_REACH, -1))
+
+    def take(self, n: int, size: int) -> list[str]:
+        tokens = self.tokens
+        while len(tokens) < n + size and self._next != self._end:
+            more = _TOKEN.findall(self._chunks[self._next])
+            if self._step > 0:
+                starts = [-1] * len(more)
+                first = next((m for m, t in enumerate(more) if t.isalnum()), None)
+                if first is not None:
+                    starts[first] = self._next
+                self.starts += starts
+                tokens += more
+            else:
+                tokens += more[::-1]
+            self._next += self._step
+        return tokens[n : n + size]
+
+
+def _word_token(tokens: list[str], n: int) -> int:
+    """Index in ``tokens`` (one chunk's) of its n-th word, counting from 0."""
+    seen = -1
+    for index, token in enumerate(tokens):
+        if token.isalnum():
+            seen += 1
+            if seen == n:
+                return index
+    return len(tokens)  # not reached: _TOKEN's words are _SPLIT's
+
+
+def _list_cue(stream: _Stream, tagger: ActorTagger, *, forward: bool,
+              listed: set[int] | None = None) -> bool:
+    """Does a list of names go on from a name and end at a cue? ``stream``: the text
+    after the name (``forward``: the names passed go in ``listed`` when it does) or
+    before it."""
+    if not forward and _cue_at(stream, 0, forward):  # "gangs such as Akira"
+        return True
+    n = 0
+    passed: list[int] = []
+    for _ in range(_LIST_NAMES):
+        join = _match(stream, n, _JOINS[forward])
+        if not join:
+            return False
+        n += join
+        name = _list_name(stream, n, tagger, forward)
+        if not name:
+            return False
+        passed.append(n)
+        n += name
+        if _cue_at(stream, n, forward):
+            if listed is not None:
+                listed.update(stream.starts[p] for p in passed)
+            return True
+    return False
+
+
+def _mark_list(stream: _Stream, tagger: ActorTagger, listed: set[int]) -> None:
+    """The names listed after a name in context are in context too ("ransomware groups
+    Hive, Play and Royal"), up to one that runs on into a capitalised word."""
+    n = 0
+    for _ in range(_LIST_NAMES):
+        join = _match(stream, n, _JOINS[True])
+        name = _list_name(stream, n + join, tagger, True) if join else 0
+        if not name:
+            return
+        following = stream.take(n + join + name, 1)
+        if following and following[0][:1].isupper() and following[0].isalnum():
+            return  # "… and Royal Mail"
+        listed.add(stream.starts[n + join])
+        n += join + name
+
+
+def _match(stream: _Stream, n: int, table: dict[str, list[tuple[str, ...]]]) -> int:
+    """Length of the longest sequence of ``table`` at token n, or 0."""
+    first = stream.take(n, 1)
+    for met in table.get(first[0].lower(), ()) if first else ():
+        if len(met) == 1 or [t.lower() for t in stream.take(n, len(met))] == list(met):
+            return len(met)
+    return 0
+
+
+def _list_name(stream: _Stream, n: int, tagger: ActorTagger, forward: bool) -> int:
+    """Tokens taken by the longest catalogue alias at token n, written as an actor's
+    name (capitalised; a CONTEXT_WORDS name needs no cue of its own here), or 0."""
+    entries, prefixes = tagger._entries, tagger._prefixes
+    near: list[str] = []  # nearest first
+    for token in stream.take(n, _LIST_MEMBER_WORDS):
+        if not token.isalnum() or token.lower() in _LIST_STARTS:
+            break
+        near.append(token)
+    best, key = 0, ""
+    for size in range(1, len(near) + 1):
+        if forward:  # the key grows word by word while an alias could go on
+            key += _key(near[size - 1])
+            if key not in prefixes:
+                break
+            written = near[:size]
+        else:
+            written = near[size - 1 :: -1]
+            if _key(written[0]) not in prefixes:
+                continue
+            key = "".join(_key(w) for w in written)
+        entry = entries.get(key)
+        if entry is not None and (
+            written[0][:1].isupper() if entry.mode == _CONTEXT else _case_ok(entry, written)
+        ):
+            best = size
+    return best
+
+
+def _cue_at(stream: _Stream, n: int, forward: bool) -> bool:
+    if forward:
+        if stream.take(n, 1) in (["'"], ["\u2019"]) and stream.take(n + 1, 1) in (["s"], ["S"]):
+            n += 2  # "Hive and Akira's affiliates"
+    elif intro := _match(stream, n, _INTROS_BEFORE):  # "gangs such as Hive and Play"
+        n += intro + (stream.take(n + intro, 1) == [","])  # "gangs, including Hive"
+    word = stream.take(n, 1)
+    return bool(word) and word[0].lower() in _CONTEXT_CUES
 
 
 def _last_word(chunk: str) -> str:

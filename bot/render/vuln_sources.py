@@ -38,6 +38,9 @@ def report_json(report: SourceReport) -> dict:
         "error": report.error,
         "next_refresh": report.next_refresh.isoformat() if report.next_refresh else None,
     }
+    if report.outcome == "claimed_elsewhere":
+        data["claimed_by"] = report.claimed_by
+        data["claimed_until"] = report.claimed_until.isoformat() if report.claimed_until else None
     if report.source == "nvd":
         data["asked"] = report.asked
     if report.kev is not None:
@@ -67,6 +70,10 @@ def refresh_text(reports: list[SourceReport]) -> str:
         elif r.outcome == "not_due":
             lines.append(f"{name}: not due until {_when(r.next_refresh)} ({held}; "
                          "--force refreshes now)")
+        elif r.outcome == "claimed_elsewhere":
+            lines.append(f"{name}: being refreshed by another process ({r.claimed_by}, lease "
+                         f"until {_when(r.claimed_until)}); not fetched here ({held}; "
+                         "--force does not take over a live claim)")
         elif r.outcome == "not_modified":
             extra = "nothing to ask" if r.source == "nvd" else "not modified"
             lines.append(f"{name}: {extra} ({held})")

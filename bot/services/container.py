@@ -200,7 +200,7 @@ class Services:
         limits = replace(fetch_limits(settings), max_bytes=settings.max_vuln_bytes)
         fetcher = Fetcher(self.session, limits, allow_private=settings.allow_private_feeds)
         return VulnService(self.store, fetcher=fetcher, sources=sources_from(settings),
-                           clock=self.clock)
+                           clock=self.clock, claim_lease=settings.claim_lease)
 
     @cached_property
     def forget(self) -> ForgetService:

@@ -158,7 +158,9 @@ class IngestService:
         self._fetch_pages = fetch_pages
         self._tagger = tagger  # used in-thread when there is no process pool
         # find_story and articles.add as one step: two near-duplicates analysed side by
-        # side must not both miss each other and open two stories.
+        # side must not both miss each other and open two stories. Across processes the
+        # store's transaction does it (see store_article); this lock keeps this
+        # process's tasks from each holding a connection while they queue for it.
         self._cluster_lock = asyncio.Lock()
         self._claims = ClaimRepository(store.db)
         self.worker = worker or process_id()
@@ -398,8 +400,12 @@ class IngestService:
         in the worker) spare that refresh reading the new article's text."""
         now = self._clock()
         async with self._cluster_lock:
-            story_id = await find_story(self._store, article, now=now)
-            stored = await self._store.articles.add(article, story_id=story_id, now=now)
+            # The story is found inside the insert's transaction, after its lock (BEGIN
+            # IMMEDIATE on SQLite, an advisory lock on PostgreSQL): another process
+            # storing a near-duplicate at the same moment waits, then finds this story.
+            stored = await self._store.articles.add(
+                article, story_id=None, now=now,
+                cluster=lambda: find_story(self._store, article, now=now))
         if stored is None:
             return None
         article_id, story_id = stored

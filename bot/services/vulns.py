@@ -5,6 +5,14 @@ CVEs the store names and NVD was not asked about this week), conditional GET, ba
 after failures (doubling from 5 minutes up to the source's interval) and the feeds'
 SSRF rules. A failure of any kind — an HTTP error, HTML instead of JSON, a truncated
 or over-large gzip — is recorded on the source and leaves its previous data in place.
+So is a well-formed file that would shrink the held records to less than half (a KEV
+catalogue or EPSS file cut short upstream), unless ``force`` accepts it.
+
+Several processes may share the store (bots, `secbrief ingest`, `secbrief vulns
+refresh` from cron): a due source is claimed in the store with a lease before it is
+fetched (storage/claims.py), so it is fetched and loaded by one of them; the others
+report it ``claimed_elsewhere``. ``force`` refreshes a source that is not due but still
+leaves a live claim alone.
 """
 
 from __future__ import annotations
@@ -24,8 +32,10 @@ from bot.vulns.gzipcap import decompressed
 from bot.vulns.kev import parse_kev
 from bot.vulns.nvd import parse_nvd
 from bot.vulns.window import SlidingWindow
+from storage.claims import ClaimRepository, process_id
 from storage.store import Store
 from storage.vuln_models import EpssDiff, KevDiff, VulnSourceStatus
+from storage.vulns import LoadGuard
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -47,6 +57,9 @@ NVD_LIMIT = 5  # requests per window without an API key (NVD's published limit)
 NVD_LIMIT_WITH_KEY = 50
 JSON_ACCEPT = "application/json"
 EPSS_ACCEPT = "application/gzip, text/csv;q=0.9, */*;q=0.5"
+# A new KEV catalogue or EPSS file holding less than half the records held is refused as
+# truncated — once this many are held (below it, a shrink proves nothing).
+GUARDED_FROM = 100
 
 
 @dataclass
@@ -55,7 +68,7 @@ class SourceReport:
 
     source: str
     enabled: bool
-    outcome: str  # updated | not_modified | failed | not_due | off
+    outcome: str  # updated | not_modified | failed | not_due | claimed_elsewhere | off
     records: int = 0  # records the store holds for the source afterwards
     data_date: date | None = None
     error: str | None = None
@@ -63,6 +76,9 @@ class SourceReport:
     asked: int = 0  # NVD: CVEs asked about in this round
     kev: KevDiff | None = None  # KEV: what the new catalogue changed
     epss: EpssDiff | None = None  # EPSS: the scores that crossed SECBRIEF_EPSS_ALERT
+    # claimed_elsewhere: the process refreshing the source, and the end of its lease
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
     @property
     def failed(self) -> bool:
@@ -90,6 +106,18 @@ class _Failed(Exception):
         self.retry_after = retry_after
 
 
+def truncation_guard(what: str, unit: str, units: str) -> LoadGuard:
+    """The load guard refusing a file that would shrink the held records by more than
+    half (when at least GUARDED_FROM are held)."""
+
+    def guard(new: int, held: int) -> None:
+        if held >= GUARDED_FROM and new * 2 < held:
+            raise _Failed(f"{what} holds {new:,} {unit if new == 1 else units}, {held:,} held:"
+                          " refused as truncated; --force to accept")
+
+    return guard
+
+
 class VulnService:
     def __init__(
         self,
@@ -100,7 +128,11 @@ class VulnService:
         clock: Callable[[], datetime],
         nvd_window: SlidingWindow | None = None,
         nvd_batch: int | None = None,
+        worker: str | None = None,
+        claim_lease: float = 30.0,
     ) -> None:
+        """``worker`` and ``claim_lease``: who claims a due source's refresh, and for how
+        long the claim holds unrenewed (a process that dies mid-refresh loses only it)."""
         self.store = store
         self.fetcher = fetcher
         self.sources = sources
@@ -110,6 +142,10 @@ class VulnService:
         # a round asks at most two windows' worth (about 30 s of NVD's allowance)
         self.nvd_batch = nvd_batch or 2 * self.nvd_window.limit
         self._lock = asyncio.Lock()
+        self._claims = ClaimRepository(store.db)
+        self.worker = worker or process_id()
+        self.claim_lease = claim_lease
+        self._held: set[str] = set()  # the sources this process is refreshing right now
 
     @property
     def enabled(self) -> list[str]:
@@ -128,9 +164,15 @@ class VulnService:
     # -- refresh -----------------------------------------------------------------------
     async def refresh(self, *, force: bool = False) -> list[SourceReport]:
         """Refresh every enabled source that is due (every one with ``force``), the
-        three side by side; one report per source, in SOURCES order."""
+        three side by side; one report per source, in SOURCES order. ``force`` also
+        accepts a file the truncation guard would refuse."""
         async with self._lock:
-            return list(await asyncio.gather(*(self._refresh(s, force) for s in SOURCES)))
+            renewing = asyncio.create_task(self._renew())
+            try:
+                return list(await asyncio.gather(*(self._refresh(s, force) for s in SOURCES)))
+            finally:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
 
     async def _refresh(self, source: str, force: bool) -> SourceReport:
         url = self.sources.url(source)
@@ -138,18 +180,67 @@ class VulnService:
         if url is None:
             return SourceReport(source, False, "off", status.records, status.data_date)
         now = self.clock()
-        if not force and status.next_refresh and status.next_refresh > now + DUE_SLACK:
-            return SourceReport(source, True, "not_due", status.records, status.data_date,
-                                error=status.last_error, next_refresh=status.next_refresh)
-        refresh = {"kev": self._kev, "epss": self._epss, "nvd": self._nvd}[source]
+        if not force and not self._due(status, now):
+            return self._not_due(status)
+        due_by = None if force else now + DUE_SLACK
+        if not await self._claims.claim_source(self.worker, source, now=now,
+                                               lease=self.claim_lease, due_by=due_by):
+            return await self._unclaimed(source, now)
+        self._held.add(source)
         try:
-            report = await refresh(url, status, now)
-        except (_Failed, FetchError, VulnFormatError) as exc:
-            return await self._failed(source, status, now, exc)
-        except Exception as exc:  # contained like a hostile feed; the traceback is logged
-            log.exception("refreshing %s failed", source)
-            return await self._failed(source, status, now, exc)
-        return report
+            # as stored once claimed: another process may have refreshed it since
+            status = await self.store.vulns.source_status(source)
+            refresh = {"kev": self._kev, "epss": self._epss, "nvd": self._nvd}[source]
+            try:
+                return await refresh(url, status, now, force)
+            except (_Failed, FetchError, VulnFormatError) as exc:
+                return await self._failed(source, status, now, exc)
+            except Exception as exc:  # contained like a hostile feed; the traceback is logged
+                log.exception("refreshing %s failed", source)
+                return await self._failed(source, status, now, exc)
+        finally:
+            self._held.discard(source)
+            try:
+                await self._claims.release_source(self.worker, source)
+            except Exception:  # the lease runs out on its own
+                log.exception("releasing the %s claim failed", source)
+
+    @staticmethod
+    def _due(status: VulnSourceStatus, now: datetime) -> bool:
+        return not status.next_refresh or status.next_refresh <= now + DUE_SLACK
+
+    @staticmethod
+    def _not_due(status: VulnSourceStatus) -> SourceReport:
+        return SourceReport(status.source, True, "not_due", status.records, status.data_date,
+                            error=status.last_error, next_refresh=status.next_refresh)
+
+    async def _unclaimed(self, source: str, now: datetime) -> SourceReport:
+        """The claim was refused: another process holds a live one, or refreshed the
+        source between our reading it due and claiming it (then it is not due)."""
+        holder, until = await self._claims.source_claim(source)
+        status = await self.store.vulns.source_status(source)
+        if holder is not None and until is not None and until >= now:
+            log.info("%s is being refreshed by %s (lease until %s)", source, holder, until)
+            return SourceReport(source, True, "claimed_elsewhere", status.records,
+                                status.data_date, error=status.last_error,
+                                next_refresh=status.next_refresh, claimed_by=holder,
+                                claimed_until=until)
+        return self._not_due(status)
+
+    async def _renew(self) -> None:
+        """Keep this round's claims alive while its refreshes run (an NVD round paced
+        by its rate limit outlasts the lease), until cancelled."""
+        while True:
+            await asyncio.sleep(self.claim_lease / 3)
+            try:
+                held = set(self._held)
+                kept = await self._claims.renew_sources(self.worker, held, now=self.clock(),
+                                                        lease=self.claim_lease)
+                for lost in (held - kept) & self._held:  # not released meanwhile
+                    log.warning("the %s claim was taken over (this process did not renew"
+                                " it for a whole lease)", lost)
+            except Exception:
+                log.exception("renewing the vulnerability source claims failed")
 
     async def _failed(
         self, source: str, status: VulnSourceStatus, now: datetime, exc: Exception
@@ -177,26 +268,31 @@ class VulnService:
         return SourceReport(source, True, "not_modified", status.records, status.data_date,
                             next_refresh=next_refresh)
 
-    async def _kev(self, url: str, status: VulnSourceStatus, now: datetime) -> SourceReport:
+    async def _kev(self, url: str, status: VulnSourceStatus, now: datetime,
+                   force: bool) -> SourceReport:
         result = await self._fetch_new("kev", url, status, now, JSON_ACCEPT)
         if isinstance(result, SourceReport):
             return result
         body = result.body or b""
         catalogue = await asyncio.to_thread(
             lambda: parse_kev(decompressed(body, self.sources.max_bytes, what="KEV catalogue")))
-        diff = await self.store.vulns.replace_kev(catalogue.entries, now=now)
+        guard = None if force else truncation_guard("KEV catalogue", "entry", "entries")
+        diff = await self.store.vulns.replace_kev(catalogue.entries, now=now, guard=guard)
         data_date = catalogue.released or max(e.date_added for e in catalogue.entries)
         return await self._updated("kev", result, now, diff.total, data_date, kev=diff)
 
-    async def _epss(self, url: str, status: VulnSourceStatus, now: datetime) -> SourceReport:
+    async def _epss(self, url: str, status: VulnSourceStatus, now: datetime,
+                    force: bool) -> SourceReport:
         result = await self._fetch_new("epss", url, status, now, EPSS_ACCEPT)
         if isinstance(result, SourceReport):
             return result
         epss = open_epss(result.body or b"", max_bytes=self.sources.max_bytes)
         score_date = epss.score_date or now.date()
         # The rows stream from the gzip into the store (parsed in the store's thread).
+        guard = None if force else truncation_guard("EPSS file", "score", "scores")
         diff = await self.store.vulns.replace_epss(
-            epss.rows(), score_date=score_date, now=now, threshold=self.sources.epss_alert)
+            epss.rows(), score_date=score_date, now=now, threshold=self.sources.epss_alert,
+            guard=guard)
         return await self._updated("epss", result, now, diff.total, score_date, epss=diff)
 
     async def _fetch_new(self, source: str, url: str, status: VulnSourceStatus,
@@ -220,7 +316,8 @@ class VulnService:
         return SourceReport(source, True, "updated", records, data_date,
                             next_refresh=next_refresh, **diff)
 
-    async def _nvd(self, url: str, status: VulnSourceStatus, now: datetime) -> SourceReport:
+    async def _nvd(self, url: str, status: VulnSourceStatus, now: datetime,
+                   force: bool) -> SourceReport:
         repo = self.store.vulns
         wanted = await repo.cves_missing_cvss(self.nvd_batch,
                                               checked_before=now - NVD_RECHECK)

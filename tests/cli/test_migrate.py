@@ -6,6 +6,7 @@ both, and a second migrate into the now non-empty target refused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -204,3 +205,79 @@ async def test_migrate_failing_copy_rolls_back_and_exits_1(services: Services, p
     done = migrate(db_path, "--to", pg_target, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verified"] is True
+
+
+async def _until(conn, sql: str, what: str, process: asyncio.subprocess.Process) -> None:
+    """Poll the target until ``sql`` counts a row (generous: the machine is shared)."""
+    for _ in range(1200):
+        if await conn.fetchval(sql):
+            return
+        if process.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    pytest.fail(f"never saw {what} (migrate exited {process.returncode})")
+
+
+async def test_migrate_writer_after_commit_leaves_target_for_inspection(
+        services: Services, pg_target: str, db_path: Path) -> None:
+    """Another process writes to the target as migrate commits: the counts after COMMIT
+    differ from the source's, so exit 1, "left for inspection", and the target keeps the
+    copy (and the other process's row).
+
+    Made to happen with locks alone, in this order: a first connection holds a lock on
+    meta that migrate's LOCK TABLE … IN EXCLUSIVE MODE waits for; a second connection
+    queues behind migrate a lock on meta that ANALYZE must wait for, with an INSERT to
+    run as soon as it has it; the first lets go. Migrate copies and commits; its COMMIT
+    hands the second its lock, so migrate's ANALYZE (before the re-count) waits until
+    that INSERT is committed."""
+    import asyncpg
+
+    from storage.db import open_database
+
+    await (await open_database(pg_target)).close()  # the schema, so meta can be locked
+    source = data_tables(db_path)
+    holder, writer, watcher = [await asyncpg.connect(pg_target) for _ in range(3)]
+    process = None
+    try:
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("LOCK TABLE meta IN ROW SHARE MODE")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SECBRIEF_")}
+        env["SECBRIEF_DATABASE"] = str(db_path)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "migrate", "--to", pg_target, "--json", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        waiting = ("SELECT count(*) FROM pg_locks WHERE relation = 'meta'::regclass"
+                   " AND mode = '{}' AND NOT granted")
+        await _until(watcher, waiting.format("ExclusiveLock"), "migrate waiting for meta",
+                     process)
+        written = asyncio.create_task(writer.execute(
+            "BEGIN; LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE;"
+            " INSERT INTO meta (key, value) VALUES ('written_meanwhile', 'x'); COMMIT"))
+        await _until(watcher, waiting.format("ShareRowExclusiveLock"),
+                     "the writer queued behind migrate", process)
+        await held.commit()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=300)
+        await asyncio.wait_for(written, timeout=60)
+
+        assert process.returncode == 1, stderr.decode()
+        assert "Traceback" not in stderr.decode()
+        report = json.loads(stdout)
+        assert report["outcome"] == "left for inspection" and report["verified"] is False
+        assert "left as it is for inspection" in report["message"]
+        assert report["tables"]["meta"] == {"source": source["meta"],
+                                            "target": source["meta"] + 1}
+        for table, counts in report["tables"].items():
+            if table != "meta":
+                assert counts == {"source": source[table], "target": source[table]}, table
+        # the copy stays: committed, nothing rolled back or removed
+        assert await watcher.fetchval("SELECT count(*) FROM actors") == source["actors"] > 0
+        assert await watcher.fetchval("SELECT count(*) FROM meta") == source["meta"] + 1
+        assert await watcher.fetchval(
+            "SELECT value FROM meta WHERE key = 'written_meanwhile'") == "x"
+    finally:
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+        for conn in (holder, writer, watcher):
+            await conn.close()

@@ -75,6 +75,7 @@ class RestApi:
             delete("/webhooks/{application_id}/{token}/messages/{message_id}",
                    self.delete_webhook_msg),
             get("/channels/{channel_id}", self.get_channel),
+            delete("/channels/{channel_id}", self.delete_channel),
             get("/channels/{channel_id}/messages", self.get_channel_messages),
             post("/channels/{channel_id}/messages", self.create_message),
             post("/channels/{channel_id}/typing", self.typing),
@@ -240,6 +241,15 @@ class RestApi:
     async def get_channel(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         return json_response(channel.payload()) if channel else error(404, 10003)
+
+    async def delete_channel(self, request: web.Request) -> web.Response:
+        """Only threads can be deleted here (Manage Threads); other channels answer 403."""
+        channel = self._channel(request)
+        if channel is None:
+            return error(404, 10003)
+        if isinstance(channel, threads.FakeThread):
+            return await threads.delete_thread(self.fake, channel)
+        return error(403, 50013)
 
     async def get_channel_messages(self, request: web.Request) -> web.Response:
         channel = self._channel(request)

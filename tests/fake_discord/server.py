@@ -88,6 +88,7 @@ class FakeDiscord:
 
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
         self.threads: dict[int, Any] = {}  # thread id (= its starter message's) -> FakeThread
+        self.deleted_threads: list[Any] = []  # FakeThreads deleted through the API
         self.deleted_messages: list[dict[str, Any]] = []
         self.attachments: dict[int, bytes] = {}
         self.nonce_hits = 0  # sends answered with an existing message (enforce_nonce)
@@ -187,6 +188,17 @@ class FakeDiscord:
                    roles: tuple[int, ...] = (), nick: str | None = None) -> FakeMember:
         return self.world.add_member(guild_id, user_id, permissions=permissions, roles=roles,
                                      nick=nick)
+
+    def set_bot_overwrite(self, channel_id: int, *, allow: int = 0, deny: int = 0) -> None:
+        """Replace the bot's own permission overwrite in a channel (both 0: remove it).
+        Its threads share the channel's overwrites, so ``deny=SEND_MESSAGES_IN_THREADS``
+        lets the bot start threads there but answers 403 / 50013 to its posts in them."""
+        channel = self.world.channels[channel_id]
+        bot = self.bot_user.id
+        channel.overwrites[:] = [ow for ow in channel.overwrites
+                                 if not (int(ow["id"]) == bot and ow["type"] == 1)]
+        if allow or deny:
+            channel.overwrites.append({"id": bot, "type": 1, "allow": allow, "deny": deny})
 
     def set_dms_closed(self, user_id: int, closed: bool = True) -> None:
         self.world.users[user_id].dms_closed = closed

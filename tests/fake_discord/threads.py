@@ -1,7 +1,8 @@
 """Threads started from a message (`POST /channels/{id}/messages/{id}/threads`), as
 Discord makes them: the thread has the message's id, its permissions are its parent
 channel's, posting in it needs Send Messages in Threads, and a second thread from the
-same message is refused with 160004."""
+same message is refused with 160004. Deleting one (`DELETE /channels/{id}`) needs Manage
+Threads, even for the bot that started it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from .state import (
     CREATE_PUBLIC_THREADS,
     GUILD_TEXT,
+    MANAGE_THREADS,
     VIEW_CHANNEL,
     FakeChannel,
     iso_now,
@@ -95,3 +97,30 @@ async def start_thread_from_message(fake: FakeDiscord, request: web.Request) -> 
     message["flags"] = int(message.get("flags") or 0) | HAS_THREAD
     await fake.dispatch("THREAD_CREATE", {**thread.payload(), "newly_created": True})
     return json_response(thread.payload(), 201)
+
+
+async def delete_thread(fake: FakeDiscord, thread: FakeThread) -> web.Response:
+    """Delete a thread and its messages; the starter message stays, without the thread."""
+    from .rest import json_response
+
+    world = fake.world
+    guild = world.guilds[thread.guild_id or 0]
+    perms = guild.permissions_for(fake.bot_user.id, thread)
+    if not perms & VIEW_CHANNEL:
+        return _error(403, 50001, "Missing Access")
+    if not perms & MANAGE_THREADS:
+        return _error(403, 50013, "Missing Permissions")
+    for message in list(fake.messages.get(thread.id, [])):
+        fake.remove_message(message)
+    fake.messages.pop(thread.id, None)
+    del fake.threads[thread.id]
+    del world.channels[thread.id]
+    fake.deleted_threads.append(thread)
+    starter = fake.find_message(thread.id)
+    if starter is not None:
+        starter.pop("thread", None)
+        starter["flags"] = int(starter.get("flags") or 0) & ~HAS_THREAD
+    await fake.dispatch("THREAD_DELETE", {
+        "id": str(thread.id), "guild_id": str(thread.guild_id),
+        "parent_id": str(thread.parent_id), "type": PUBLIC_THREAD})
+    return json_response(thread.payload())

@@ -137,6 +137,16 @@ ARTICLES: list[tuple[str, str, set[str]]] = [
         "Reports on APT 28 and APT-29 disagree; a list item reads 'by APT. 29 people'.",
         {"APT28", "APT29"},
     ),
+    (
+        # Ordinary-word ransomware names in lists that share one cue word, and the same
+        # words where no cue is beside the list.
+        "ransomware-lists",
+        "Hive, Play and Royal ransomware affiliates joined the Akira and Medusa gangs, and "
+        "ransomware groups such as Cactus, Everest, and Lynx buy their access. Insurers play "
+        "a role; the forum was a hive of activity; Royal Mail and the Hive, Play and Royal "
+        "theatres were not named.",
+        {"Hive", "Play", "Royal", "Akira", "Medusa", "Cactus", "Everest", "Lynx"},
+    ),
 ]
 
 
@@ -240,6 +250,30 @@ def test_common_word_ransomware_names_need_the_actors_sense() -> None:
         assert t.tag(text) == [], text
     assert t.tag("Play a role; they play the Play ransomware") == ["Play"]
     assert t.tag("Royal Mail and the Royal crew") == ["Royal"]
+
+
+def test_a_cue_at_either_end_of_a_list_puts_every_name_in_it_in_context() -> None:
+    t = make([(n, n) for n in ("Hive", "Play", "Royal", "Akira", "Medusa", "LockBit")])
+    every = ["Hive", "Play", "Royal"]
+    for text in ("Hive, Play and Royal ransomware", "Hive, Play, and Royal ransomware",
+                 "Hive, Play or Royal ransomware", "Hive & Play as well as Royal gangs",
+                 "Hive, Play and Royal's affiliates", "ransomware groups Hive, Play and Royal",
+                 "ransomware groups such as Hive, Play and Royal",
+                 "gangs, including Hive, Play and Royal, struck"):
+        assert t.tag(text) == every, text
+    assert t.tag("the Akira and Medusa gangs") == ["Akira", "Medusa"]
+    assert t.tag("LockBit, Hive and Royal ransomware") == ["LockBit", "Hive", "Royal"]
+    # No cue beside the list, a name that is not an alias in it, or a name running on
+    # into a capitalised word ("Royal Mail"): only what a cue reaches is tagged.
+    for text in ("play a role", "a hive of activity", "Royal Mail", "the play and the hive",
+                 "Hive, Play and Royal theatres", "Hive, Play and Royal. Ransomware is next",
+                 "Hive, ransomware", "Play as well as Hive", "Hive (and Play) ransomware"):
+        assert t.tag(text) == [], text
+    assert t.tag("Royal Mail and Hive ransomware") == ["Hive"]
+    assert t.tag("Hive, Royal Mail and Play ransomware") == ["Play"]
+    assert t.tag("ransomware groups Hive and Royal Mail") == ["Hive"]
+    assert t.tag("ransomware groups Hive, Play and Royal Mail") == ["Hive", "Play"]
+    assert t.tag("ransomware gang Hive, then Play") == ["Hive"]
 
 
 def test_tagger_pickles_for_worker_processes(tagger: ActorTagger) -> None:
