@@ -152,16 +152,12 @@ class SearchRepository:
         return {row[0]: row[1] or "" for row in rows}
 
     async def _count(self, match: str, guild_id: int | None) -> int:
-        """How many visible articles match (read only when the window is full)."""
-        sql = self._db.pick({
-            "sqlite": "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
-                      " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
-                      " WHERE scope_guild != 0 AND scope_guild != ?))",
-            "postgres": f"SELECT count(*) FROM article_search a WHERE a.search {_PG_WORDS}"
-                        f" AND {VISIBLE}",
-        })
-        rows = await self._gin_only(sql, (match, guild_id, guild_id))
-        return int(rows[0][0])  # type: ignore[index]
+        """SQLite: how many visible articles match (read only when the window is full;
+        PostgreSQL counts first, in _newest)."""
+        return await self._db.fetchval(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+            " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
+            " WHERE scope_guild != 0 AND scope_guild != ?))", (match, guild_id, guild_id))
 
     async def _gin_only(self, sql: str, params: tuple[object, ...]) -> list[object]:
         """PostgreSQL: run ``sql`` with no sequential scan. The planner does not count
@@ -228,13 +224,14 @@ class SearchRepository:
         match = _phrase(self._db, phrase)
         if match is None:
             return 0
-        return await self._db.fetchval(self._db.pick({
+        rows = await self._gin_only(self._db.pick({
             "sqlite": "SELECT count(*) FROM articles_fts"
                       " JOIN articles a ON a.id = articles_fts.rowid"
                       f" WHERE articles_fts MATCH ? AND {VISIBLE}",
             "postgres": f"SELECT count(*) FROM article_search a WHERE a.search {_PG_PHRASE}"
                         f" AND {VISIBLE}",
         }), (match, guild_id, guild_id))
+        return int(rows[0][0])  # type: ignore[index]
 
     async def phrase_context(
         self, phrase: str, *, guild_id: int | None = None, window: int = SEARCH_WINDOW,
@@ -249,15 +246,18 @@ class SearchRepository:
         newest = self._db.pick({
             "sqlite": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
                       " ORDER BY rowid DESC LIMIT ?",
+            # (id + 0: see _gin_only; a phrase is rechecked against each candidate's
+            # tsvector, so a walk of the primary key would read every one of them)
             "postgres": f"SELECT id FROM article_search WHERE search {_PG_PHRASE}"
-                        " ORDER BY id DESC LIMIT ?",
+                        " ORDER BY id + 0 DESC LIMIT ?",
         })
-        stories = await self._db.fetchval(
+        counted = await self._gin_only(
             f"SELECT count(DISTINCT a.story_id) FROM articles a WHERE a.id IN ({newest})"
             f" AND {VISIBLE}",
             (match, window, guild_id, guild_id),
         )
-        rows = await self._db.fetchall(
+        stories = int(counted[0][0])  # type: ignore[index]
+        rows = await self._gin_only(
             "SELECT t.value FROM article_tags t WHERE t.kind = 'actor' AND t.article_id IN"
             f" ({newest}) AND {_TAG_VISIBLE}"
             " GROUP BY t.value ORDER BY count(DISTINCT t.story_id) DESC, t.value LIMIT ?",

@@ -4,8 +4,8 @@
 -- 500 and count them all). In articles, whose rows carry the whole text, a common word
 -- ("ransomware": a quarter of a 100,000-article store) meant ~17,000 heap pages per
 -- pass: 129 ms p95. article_search holds only what a search reads: the id, the scope,
--- the date it is ranked by and the two tsvectors, pushed out to TOAST
--- (toast_tuple_target) so that fifty rows fit in a heap page. A plain every-word query
+-- the date it is ranked by and the two tsvectors, compressed and pushed out to TOAST
+-- (toast_tuple_target) so that ~60 rows fit in a heap page. A plain every-word query
 -- is answered by GIN without rechecking the tsvector, so those are not read at all.
 --
 -- GIN returns its matches in no order, so the newest 500 of a common word still meant
@@ -38,8 +38,6 @@ CREATE TABLE article_search (
     search      tsvector NOT NULL,  -- SQLite: articles_fts (title, key points, text)
     headline    tsvector NOT NULL   -- SQLite: headlines_fts (title, key points)
 ) WITH (toast_tuple_target = 128);
-ALTER TABLE article_search ALTER COLUMN search SET STORAGE EXTERNAL;
-ALTER TABLE article_search ALTER COLUMN headline SET STORAGE EXTERNAL;
 
 -- The index follows every insert and every edit of what it holds (deletes cascade).
 -- (The columns are compared here rather than listed in the trigger's UPDATE OF, which
