@@ -1,7 +1,8 @@
 """Search's newest-matches window on a store spanning several of PostgreSQL's id blocks
 (migration postgres/017): whichever way the window is found — FTS5's newest-first walk,
 or GIN narrowed to the newest blocks, or all matches when the newest blocks hold too
-few — every page equals the brute-force answer, on both backends."""
+few — every page equals the brute-force answer, on both backends; and phrase lookups
+(an unknown name's mentions), which PostgreSQL rechecks against each tsvector."""
 
 from __future__ import annotations
 
@@ -75,3 +76,27 @@ async def test_every_page_is_the_newest_matches_whatever_their_spread(
                 assert page.total == len(want), (word, guild, offset)
                 assert [h.article.id for h in page.hits] == want[offset:offset + 25], (
                     word, guild, offset)
+
+
+async def test_a_phrase_counts_only_its_own_word_order(store: Store, clock):
+    """An unknown name's "appears in N stored stories, with …": the phrase in order,
+    not its words apart; newest window, visible articles, actors by story."""
+    texts = [
+        ("Integrity Technology Group ran the botnet.", ["Flax Typhoon"], 0),
+        ("Contractor Integrity Technology Group again.", ["Flax Typhoon"], 0),
+        ("The group's integrity and technology were questioned.", ["APT29"], 0),
+        ("Integrity Technology Group, a private note.", ["APT29"], GUILD),
+    ]
+    for n, (text, actors, guild) in enumerate(texts):
+        assert await store.articles.add(NewArticle(
+            source="Wire", title=f"Note {n}", url=f"https://news.example/p{n}", text=text,
+            content_hash=f"p{n}", actors=actors, scope_guild=guild), story_id=None,
+            now=clock())
+    search = store.search
+    assert await search.count_matching("Integrity Technology Group") == 3
+    assert await search.count_matching("Integrity Technology Group", guild_id=GUILD + 1) == 2
+    assert await search.phrase_context("Integrity Technology Group", guild_id=GUILD + 1) == (
+        2, ["Flax Typhoon"])
+    stories, actors = await search.phrase_context("Integrity Technology Group")
+    assert (stories, actors) == (3, ["Flax Typhoon", "APT29"])
+    assert await search.count_matching("Technology Integrity") == 0
