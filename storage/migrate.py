@@ -7,8 +7,9 @@ PostgreSQL database and verify it.
 2. The target is migrated (storage/migrations/postgres/), then every table is copied in
    one transaction on the target, in foreign-key order, in batches (binary COPY), with
    ids preserved. The tables' own triggers are off during the copy, so the per-day tag
-   counts are copied as they are rather than counted again; the full-text indexes are
-   generated columns and GIN indexes, rebuilt by PostgreSQL as the rows arrive. Identity
+   counts are copied as they are rather than counted again; the full-text index (the
+   article_search table and its GIN indexes, which the articles trigger keeps) is built
+   once after the copy, by the migration's own secbrief_index_all_articles(). Identity
    sequences are then set past the highest id copied.
 3. Before COMMIT, every table's row count on the target is compared with the source's
    (read in one snapshot): a mismatch rolls the whole copy back. After COMMIT the
@@ -33,10 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 from storage.db import PostgresDatabase, StoreOpenError, is_postgres_url, open_database
 
 # SQLite tables that are not data to copy: its own, the FTS5 indexes and their shadow
-# tables (rebuilt on the target as tsvector columns), the migration record (the target
-# keeps its own).
+# tables (rebuilt on the target as the article_search table), the migration record (the
+# target keeps its own).
 _SKIP_PREFIXES = ("sqlite_", "articles_fts", "headlines_fts")
-_NOT_COPIED = {"schema_migrations"}
+# Target tables that are not copied: the migration record, and the full-text index
+# derived from articles (rebuilt after the copy; empty whenever articles is).
+_NOT_COPIED = {"schema_migrations", "article_search"}
 # Rows the PostgreSQL migrations insert: allowed in an "empty" target, replaced by the
 # source's rows during the copy.
 _SEEDED = {"send_budget"}
@@ -308,7 +311,9 @@ async def migrate_store(source: Path | str, target: str, *,
             return report
         report.outcome = "committed"
         async with db.pool.acquire() as conn:
-            await conn.execute("ANALYZE")  # planner statistics for the copied tables
+            # Planner statistics for the copied tables, and their visibility maps set,
+            # which lets a search count its matches without reading the heap.
+            await conn.execute("VACUUM (ANALYZE)")
             for entry in report.tables:
                 entry.target = int(await conn.fetchval(
                     f"SELECT count(*) FROM {_quote(entry.table)}"))
@@ -382,6 +387,8 @@ async def _copy(db: PostgresDatabase, src: _Source, report: MigrationReport,
 
         for table in order:
             await conn.execute(f"ALTER TABLE {_quote(table)} ENABLE TRIGGER USER")
+        report.copying = "article_search"
+        await conn.execute("SELECT secbrief_index_all_articles()")
         for table in order:
             for name, _, identity in columns.get(table, []):
                 if not identity:

@@ -13,6 +13,10 @@ from storage.models import SearchHit, SearchPage
 # first within a day those whose title or key points hold every word (the headlines_fts
 # index of migration 009).
 SEARCH_WINDOW = 500
+# PostgreSQL: how far back the newest-matches lookup reaches, beyond the ids that the
+# matches' share of the store says should hold SEARCH_WINDOW of them (see _newest).
+PROBE_SLACK = 1.5
+PROBE_MIN_IDS = 1024
 FTS_INDEXES = ("articles_fts", "headlines_fts")
 _WORD = re.compile(r"[\w][\w.\-']*", re.UNICODE)
 
@@ -28,8 +32,11 @@ def match_param(db: Database, text: str) -> str | None:
     return " ".join(words) or None
 
 
-# PostgreSQL's forms of an FTS5 MATCH: the two tsvector columns of migration
-# postgres/001, for every word (plainto_tsquery) or one phrase (phraseto_tsquery).
+# PostgreSQL's forms of an FTS5 MATCH: the two tsvector columns of the narrow
+# article_search table (migration postgres/017), for every word (plainto_tsquery) or one
+# phrase (phraseto_tsquery). Queries alias that table ``a``: it carries the scope_guild
+# that the shared visibility rule (VISIBLE) reads, so a search never reads the wide
+# articles rows.
 _PG_INDEX = {"articles_fts": "search", "headlines_fts": "headline"}
 _PG_WORDS = "@@ plainto_tsquery('secbrief', secbrief_fold(?))"
 _PG_PHRASE = "@@ phraseto_tsquery('secbrief', secbrief_fold(?))"
@@ -75,10 +82,11 @@ class SearchRepository:
             return SearchPage([], 0, offset)
         wanted = offset + limit
         walked = max(SEARCH_WINDOW, wanted)
-        newest = await self._search_ids("articles_fts", match, guild_id, limit=walked)
+        newest, total = await self._newest(match, guild_id, walked)
         if not newest:
             return SearchPage([], 0, offset)
-        total = len(newest) if len(newest) < walked else await self._count(match, guild_id)
+        if total is None:
+            total = len(newest) if len(newest) < walked else await self._count(match, guild_id)
         window = newest[:SEARCH_WINDOW]
         headline = set(await self._search_ids("headlines_fts", match, guild_id,
                                               limit=len(window), floor=window[-1]))
@@ -105,59 +113,92 @@ class SearchRepository:
         ]
         return SearchPage(hits, total, offset)
 
+    async def _newest(
+        self, match: str, guild_id: int | None, walked: int
+    ) -> tuple[list[int], int | None]:
+        """The newest ``walked`` visible matches (ids, newest first), and how many match
+        in all when that was read on the way (else None)."""
+        if self._db.dialect == "sqlite":  # FTS5 walks newest first and stops at the limit
+            return await self._search_ids("articles_fts", match, guild_id, limit=walked), None
+        # GIN yields its matches in no order: count them first (cheap: the visibility
+        # map spares the heap), and when there are more than wanted ask GIN only for the
+        # newest id blocks that should hold them, from the matches' share of the ids.
+        row = await self._gin_only(
+            "SELECT count(*), (SELECT min(id) FROM article_search),"
+            " (SELECT max(id) FROM article_search)"
+            f" FROM article_search a WHERE a.search {_PG_WORDS} AND {VISIBLE}",
+            (match, guild_id, guild_id))
+        total, first, last = row[0]  # type: ignore[index]
+        if total <= walked:
+            return await self._search_ids("articles_fts", match, guild_id, limit=walked), total
+        span = int(walked * (last - first + 1) / total * PROBE_SLACK) + PROBE_MIN_IDS
+        floor = max(first, last - span)
+        ids = await self._search_ids("articles_fts", match, guild_id, limit=walked,
+                                     floor=floor)
+        if len(ids) < walked:  # the matches are older than their share says: all of them
+            ids = await self._search_ids("articles_fts", match, guild_id, limit=walked)
+        return ids, total
+
     async def _dates(self, ids: list[int]) -> dict[int, str]:
         """id -> publication time (fetch time when undated), as sortable stored text."""
-        async with self._db.execute(
-            "SELECT id, coalesce(published_at, fetched_at) FROM articles"
-            f" WHERE id IN ({placeholders(len(ids))})",
-            ids,
-        ) as cur:
-            return {row[0]: row[1] or "" for row in await cur.fetchall()}
+        if self._db.dialect == "postgres":  # the narrow table (migration 017), one array
+            rows = await self._db.fetchall(
+                "SELECT id, at FROM article_search WHERE id = ANY(CAST(? AS BIGINT[]))",
+                (ids,))
+        else:
+            rows = await self._db.fetchall(
+                "SELECT id, coalesce(published_at, fetched_at) FROM articles"
+                f" WHERE id IN ({placeholders(len(ids))})", ids)
+        return {row[0]: row[1] or "" for row in rows}
 
     async def _count(self, match: str, guild_id: int | None) -> int:
-        """How many visible articles match (read only when the window is full)."""
-        sql = self._db.pick({
-            "sqlite": "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
-                      " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
-                      " WHERE scope_guild != 0 AND scope_guild != ?))",
-            "postgres": f"SELECT count(*) FROM articles a WHERE a.search {_PG_WORDS}"
-                        f" AND {VISIBLE}",
-        })
-        rows = await self._gin_only(sql, (match, guild_id, guild_id))
-        return int(rows[0][0])  # type: ignore[index]
+        """SQLite: how many visible articles match (read only when the window is full;
+        PostgreSQL counts first, in _newest)."""
+        return await self._db.fetchval(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+            " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
+            " WHERE scope_guild != 0 AND scope_guild != ?))", (match, guild_id, guild_id))
 
     async def _gin_only(self, sql: str, params: tuple[object, ...]) -> list[object]:
-        """PostgreSQL: run ``sql`` with the GIN index as its only way in. The planner
-        does not count reading each row's TOASTed tsvector, so it would filter a
-        sequential scan or a backward primary-key walk with @@ (hundreds of ms at 5,000
-        articles, seconds at 100,000) where the bitmap scan of the GIN index takes ~1
-        ms. Inside a caller's transaction the query runs as it is."""
+        """PostgreSQL: run ``sql`` with no sequential scan. The planner does not count
+        reading each row's TOASTed tsvector, so it would filter a sequential scan with
+        @@ (hundreds of ms at 5,000 articles, seconds at 100,000) where the bitmap scan
+        of the GIN index takes ~1 ms. (The other wrong way in, a backward walk of the
+        primary key filtered the same way, the queries close themselves: they order
+        and bound by ``a.id + 0``, which no index holds.) Inside a caller's transaction
+        the query runs as it is."""
         db = self._db
         if not isinstance(db, PostgresDatabase) or db._conn() is not None:
             return await db.fetchall(sql, params)
         async with db.transaction():
-            await db.execute("SELECT set_config('enable_seqscan', 'off', true),"
-                             " set_config('enable_indexscan', 'off', true)")
+            await db.execute("SELECT set_config('enable_seqscan', 'off', true)")
             return await db.fetchall(sql, params)
 
     async def _search_ids(
         self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0
     ) -> list[int]:
         """Ids of visible articles matching an FTS5 expression in ``index`` (one of the
-        two fixed table names), newest first."""
-        sql = self._db.pick({
-            "sqlite": f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND rowid >= ?"
-                      # visibility without reading each (large) article row: not one of
-                      # the other guilds' private articles, few and listed by a partial
-                      # index
-                      " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
-                      " WHERE scope_guild != 0 AND scope_guild != ?))"
-                      " ORDER BY rowid DESC LIMIT ?",
-            # (a.id + 0: the floor must not make the primary key the way in, see _gin_only)
-            "postgres": f"SELECT a.id FROM articles a WHERE a.{_PG_INDEX[index]} {_PG_WORDS}"
-                        f" AND a.id + 0 >= ? AND {VISIBLE} ORDER BY a.id DESC LIMIT ?",
-        })
-        rows = await self._gin_only(sql, (match, floor, guild_id, guild_id, limit))
+        two fixed table names), newest first, from id ``floor`` on. On PostgreSQL a
+        floor also narrows the GIN lookup to the id blocks from it on (migration 017)."""
+        params: tuple[object, ...] = (match, floor, guild_id, guild_id, limit)
+        if self._db.dialect == "sqlite":
+            sql = (f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND rowid >= ?"
+                   # visibility without reading each (large) article row: not one of the
+                   # other guilds' private articles, few and listed by a partial index
+                   " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
+                   " WHERE scope_guild != 0 AND scope_guild != ?))"
+                   " ORDER BY rowid DESC LIMIT ?")
+        else:
+            blocks = ""
+            if floor > 0:  # GIN intersects the word's matches with these blocks itself
+                blocks = (" AND a.id_block && secbrief_id_blocks(?, (SELECT max(id)"
+                          " FROM article_search))")
+                params = (match, floor, *params[1:])
+            # (a.id + 0: the primary key must not be the way in, see _gin_only)
+            sql = (f"SELECT a.id FROM article_search a WHERE a.{_PG_INDEX[index]}"
+                   f" {_PG_WORDS}{blocks} AND a.id + 0 >= ? AND {VISIBLE}"
+                   " ORDER BY a.id + 0 DESC LIMIT ?")
+        rows = await self._gin_only(sql, params)
         return [row[0] for row in rows]
 
     async def compact_step(self, pages: int = 200) -> bool:
@@ -183,13 +224,14 @@ class SearchRepository:
         match = _phrase(self._db, phrase)
         if match is None:
             return 0
-        return await self._db.fetchval(self._db.pick({
+        rows = await self._gin_only(self._db.pick({
             "sqlite": "SELECT count(*) FROM articles_fts"
                       " JOIN articles a ON a.id = articles_fts.rowid"
                       f" WHERE articles_fts MATCH ? AND {VISIBLE}",
-            "postgres": f"SELECT count(*) FROM articles a WHERE a.search {_PG_PHRASE}"
+            "postgres": f"SELECT count(*) FROM article_search a WHERE a.search {_PG_PHRASE}"
                         f" AND {VISIBLE}",
         }), (match, guild_id, guild_id))
+        return int(rows[0][0])  # type: ignore[index]
 
     async def phrase_context(
         self, phrase: str, *, guild_id: int | None = None, window: int = SEARCH_WINDOW,
@@ -204,15 +246,18 @@ class SearchRepository:
         newest = self._db.pick({
             "sqlite": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
                       " ORDER BY rowid DESC LIMIT ?",
-            "postgres": f"SELECT id FROM articles WHERE search {_PG_PHRASE}"
-                        " ORDER BY id DESC LIMIT ?",
+            # (id + 0: see _gin_only; a phrase is rechecked against each candidate's
+            # tsvector, so a walk of the primary key would read every one of them)
+            "postgres": f"SELECT id FROM article_search WHERE search {_PG_PHRASE}"
+                        " ORDER BY id + 0 DESC LIMIT ?",
         })
-        stories = await self._db.fetchval(
+        counted = await self._gin_only(
             f"SELECT count(DISTINCT a.story_id) FROM articles a WHERE a.id IN ({newest})"
             f" AND {VISIBLE}",
             (match, window, guild_id, guild_id),
         )
-        rows = await self._db.fetchall(
+        stories = int(counted[0][0])  # type: ignore[index]
+        rows = await self._gin_only(
             "SELECT t.value FROM article_tags t WHERE t.kind = 'actor' AND t.article_id IN"
             f" ({newest}) AND {_TAG_VISIBLE}"
             " GROUP BY t.value ORDER BY count(DISTINCT t.story_id) DESC, t.value LIMIT ?",

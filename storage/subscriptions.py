@@ -195,9 +195,10 @@ _SOURCE_JOIN = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
 _PG_KEYWORDS_MATCH = (
     "WITH k AS MATERIALIZED (SELECT value, plainto_tsquery('secbrief', secbrief_fold(words))"
     " AS query FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k (value, words)),"
-    " a AS MATERIALIZED (SELECT story_id, scope_guild, fetched_at,"
-    " search || ''::tsvector AS search FROM articles"
-    " WHERE id BETWEEN ? AND ? AND coalesce(published_at, fetched_at) >= ?),"
+    " a AS MATERIALIZED (SELECT a.story_id, a.scope_guild, a.fetched_at,"
+    " f.search || ''::tsvector AS search"
+    " FROM articles a JOIN article_search f ON f.id = a.id"  # (migration postgres/017)
+    " WHERE a.id BETWEEN ? AND ? AND coalesce(a.published_at, a.fetched_at) >= ?),"
     " hit AS MATERIALIZED (SELECT a.story_id, a.scope_guild, a.fetched_at, k.value"
     " FROM a JOIN k ON a.search @@ k.query)"
     " SELECT DISTINCT s.target_kind, s.target_id, hit.story_id, s.id"

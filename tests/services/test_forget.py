@@ -33,10 +33,11 @@ async def add(services, url: str, title: str, text: str, source: str = "Wire A")
 
 
 async def fts_count(store, table: str, word: str) -> int:
-    if store.db.dialect == "postgres":  # the tsvector columns standing for the FTS5 tables
+    if store.db.dialect == "postgres":  # article_search's tsvectors standing for the FTS5 tables
         column = {"articles_fts": "search", "headlines_fts": "headline"}[table]
         return await store.db.fetchval(
-            f"SELECT count(*) FROM articles WHERE {column} @@ plainto_tsquery('secbrief', ?)",
+            f"SELECT count(*) FROM article_search WHERE {column}"
+            " @@ plainto_tsquery('secbrief', ?)",
             (word,))
     async with store.db.execute(
         f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (word,)

@@ -12,9 +12,9 @@
 -- only a new collation rewrites no table; it rebuilds the indexes on those columns, in
 -- C order, so ORDER BY and the ranges still use them.
 --
--- Not altered: articles.title, key_points and text, the sources of the generated
--- tsvector columns (PostgreSQL refuses to alter a column a generated column uses);
--- nothing compares or orders them. A later migration adding a text column gives it
+-- Not altered: articles.title, key_points and text, which nothing compares or orders
+-- (on a store that had 020 before 017, generated tsvector columns used them, and
+-- PostgreSQL refuses to alter a column a generated column uses). A later migration adding a text column gives it
 -- COLLATE "C" (tests/storage/test_collation.py checks every column).
 DO $$
 DECLARE
