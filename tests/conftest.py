@@ -2,9 +2,10 @@
 actor catalogue), settings that never read the host's environment, and a controllable
 clock.
 
-The store is SQLite unless a directory's conftest overrides ``backend`` with
-``BACKENDS`` (tests/storage, tests/services): then each test runs twice, ``[sqlite]``
-and ``[postgres]``. The PostgreSQL leg uses a throw-away server (tests/pg.py) started
+Every test that uses a store (``db_path``, ``empty_db``, ``settings``, ``services``,
+``store``, or ``backend`` itself) runs twice, ``[sqlite]`` and ``[postgres]``; a test
+about SQLite itself is marked ``sqlite_only`` and its PostgreSQL leg skipped. The
+PostgreSQL leg uses a throw-away server (tests/pg.py) started
 once per session, or SECBRIEF_TEST_POSTGRES_URL, and a database per test created from a
 migrated template (CREATE DATABASE … TEMPLATE). When no server can start, each
 PostgreSQL test is skipped with the reason and the summary says so in one line;
@@ -88,14 +89,14 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# What a directory's conftest puts in its ``backend`` fixture's params.
+# The engines every test that uses a store runs on.
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The store's engine; SQLite here, both in directories that override this."""
-    return getattr(request, "param", "sqlite")
+    """The store's engine: each test that (transitively) asks for it runs twice."""
+    return request.param
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from storage.store import Store
 from storage.vuln_models import CvssScore, KevEntry
-from tests.cli import secbrief
+from tests.cli import secbrief, store_state
 
 PANOS, PRINTER = "CVE-2024-3400", "CVE-2025-4242"
 ARTICLES = {
@@ -109,13 +109,13 @@ def test_an_unknown_well_formed_id_exits_0_with_nulls(stocked):
 
 @pytest.mark.parametrize("bad", ["CVE-24-1", "CVE-2021-2021-22893", "", "x" * 500])
 def test_a_malformed_id_exits_2_with_one_line_and_changes_nothing(env, bad, db_path):
-    before = db_path.read_bytes()
+    before = store_state(db_path)
     done = secbrief(env, "cve", bad, "--json")
     assert done.returncode == 2
     assert done.stdout == ""
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("secbrief:") and "CVE-2024-3400" in line
-    assert db_path.read_bytes() == before
+    assert store_state(db_path) == before
 
 
 def test_briefing_json_items_carry_cve_context_kev_first(stocked):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.cli import asecbrief, cli_env, command, secbrief
+from tests.cli import asecbrief, cli_env, command, count, secbrief
 from tests.conftest import FIXTURES
 from tests.feedserver import FeedServer, make_rss
 
@@ -32,11 +31,6 @@ def one_line(stderr: str, *expected: str) -> str:
     for fragment in expected:
         assert fragment in lines[0], lines[0]
     return lines[0]
-
-
-def count(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 @pytest.fixture
@@ -212,6 +206,7 @@ def unusable_store_paths(tmp_path: Path) -> list[tuple[Path, str]]:
     return paths
 
 
+@pytest.mark.sqlite_only  # store files: a directory that is a file, a file not SQLite
 def test_unusable_store_paths_say_what_to_do(env, tmp_path):
     for path, expected in unusable_store_paths(tmp_path):
         done = secbrief({**env, "SECBRIEF_DATABASE": str(path)}, "search", "ransomware")
@@ -219,6 +214,7 @@ def test_unusable_store_paths_say_what_to_do(env, tmp_path):
         one_line(done.stderr, f"cannot open the store {path}", expected, "SECBRIEF_DATABASE")
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
 def test_a_read_only_directory(env, tmp_path):
     locked = tmp_path / "locked"
@@ -230,6 +226,13 @@ def test_a_read_only_directory(env, tmp_path):
         locked.chmod(0o700)
     assert done.returncode == 2
     one_line(done.stderr, "cannot open the store", "SECBRIEF_DATABASE")
+
+
+def test_an_unreachable_postgresql_store_says_what_to_do(tmp_path):
+    url = f"postgresql://nobody@127.0.0.1:{closed_port()}/secbrief?connect_timeout=5"
+    done = secbrief(cli_env(url, tmp_path), "search", "ransomware")
+    assert done.returncode == 2, done.stderr
+    one_line(done.stderr, "cannot open the PostgreSQL store", "SECBRIEF_DATABASE")
 
 
 @pytest.fixture

@@ -27,6 +27,10 @@ from bot.services.container import Services, open_services
 from storage.timeutil import to_db
 from tests.conftest import FIXTURES, _postgres_db, make_settings
 
+# The source of a migrate is an SQLite store (db_path, services): only their SQLite leg;
+# the PostgreSQL side is pg_target.
+pytestmark = pytest.mark.sqlite_only
+
 ALICE = Caller(user_id=101, guild_id=9001)
 ADMIN = Caller(user_id=102, guild_id=9001, can_manage_guild=True)
 SKIPPED = ("sqlite_", "articles_fts", "headlines_fts", "schema_migrations")

@@ -10,19 +10,13 @@ import pytest
 
 from bot.ratelimit import RateLimiter
 from bot.services.caller import Caller
-from tests.conftest import BACKENDS, Clock
+from tests.conftest import Clock
 from tests.e2e.conftest import STORIES, World, add_story, running_bot
 
 SECOND = ("School district ransomware attack closes classes",
           "A ransomware attack on a school district's servers closed classes for a week.")
 HOSTILE = ("@everyone <@&123456789012345678> ransomware crew leaks @here hospital files",
            "A ransomware crew leaked files stolen from a hospital group, @everyone was told.")
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The delivery tests run on both backends: [sqlite] and [postgres]."""
-    return request.param
 
 
 async def follow(bot, world: World, user, kind: str = "keyword", value: str = "ransomware",

@@ -17,7 +17,7 @@ from bot.services.alerts import CURSOR, AlertService
 from bot.services.caller import Caller
 from bot.services.container import open_services
 from storage.store import Store
-from tests.conftest import BACKENDS, Clock
+from tests.conftest import Clock
 from tests.e2e.conftest import (
     World,
     add_story,
@@ -61,12 +61,6 @@ def rss(clock: Clock, items: list[tuple[str, str]]) -> str:
             f"<title>Threat Wire</title><link>https://wire.example/</link>{entries}"
             "</channel></rss>")
 
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """These delivery tests run on both backends: [sqlite] and [postgres]."""
-    return request.param
 
 async def cursor_of(db: Path) -> str | None:
     store = await Store.open(db)

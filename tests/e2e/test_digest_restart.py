@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.services.caller import Caller
 from bot.services.container import open_services
 from storage.store import Store
-from tests.conftest import BACKENDS, Clock
+from tests.conftest import Clock
 from tests.e2e.conftest import (
     STORIES,
     add_story,
@@ -27,11 +27,6 @@ from tests.e2e.conftest import (
 from tests.e2e.test_bot_process import DEADLINE, wait_for_ledger
 from tests.fake_discord import FakeDiscord
 
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """These delivery tests run on both backends: [sqlite] and [postgres]."""
-    return request.param
 
 async def batch_of(db: Path):
     store = await Store.open(db)

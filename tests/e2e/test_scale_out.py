@@ -33,7 +33,7 @@ from storage.claims import ClaimRepository
 from storage.store import Store
 from storage.timeutil import to_db, utcnow
 from tests import conftest as root
-from tests.conftest import BACKENDS, make_settings
+from tests.conftest import make_settings
 from tests.e2e.conftest import STORIES, BotProcess, add_story, assert_nothing_pings, bot_env
 from tests.fake_discord import FakeDiscord
 from tests.feedserver import FeedServer
@@ -44,11 +44,6 @@ WORD = "scaletest"  # every new story says it; every subscription follows it
 FEEDS = 4  # two stories each
 NEWS = STORIES[:2 * FEEDS]
 ARCHIVE = STORIES[2 * FEEDS : 2 * FEEDS + 2]  # stored before the bots start: briefings only
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
 
 
 @pytest.fixture

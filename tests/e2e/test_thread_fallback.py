@@ -17,7 +17,7 @@ import pytest
 from bot.config import Settings
 from bot.services.caller import Caller
 from bot.services.container import open_services
-from tests.conftest import BACKENDS, Clock
+from tests.conftest import Clock
 from tests.e2e.conftest import (
     STORIES,
     World,
@@ -136,12 +136,6 @@ async def test_a_thread_refusing_its_second_card_message_keeps_the_first(
     batch = await bot.services.store.deliveries.get(1)
     assert batch is not None and batch.status == "sent" and batch.sent_parts == 3
     assert batch.cards_channel_id == world.news.id
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """The restart tests run on both backends: [sqlite] and [postgres]."""
-    return request.param
 
 
 @pytest.mark.parametrize("held", ["card", "delete"], ids=["card-in-flight",

@@ -14,7 +14,6 @@ from storage.models import NewArticle
 from storage.store import Store
 from storage.vuln_models import CvssScore, KevEntry
 from storage.vuln_names import normalise_name
-from tests.conftest import BACKENDS
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -27,12 +26,6 @@ def kev(cve: str, vendor: str = "Palo Alto Networks", product: str = "PAN-OS") -
         description="A command injection.",
     )
 
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Vulnerability storage runs on both backends: [sqlite] and [postgres]."""
-    return request.param
 
 async def test_context_has_every_id_with_unknown_parts_none(store: Store) -> None:
     repo = store.vulns
