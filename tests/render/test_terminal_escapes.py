@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -123,7 +122,7 @@ async def test_an_imported_html_file_stores_no_escapes(services, tmp_path: Path)
 # -- printing rows an older version stored ---------------------------------------------
 
 
-async def _poison(services, db_path: Path) -> int:
+async def _poison(services) -> int:
     """Store an article, then write escapes into its row directly (as an older version
     might have stored them)."""
     raw = RawArticle(source="Wire", title="Flax Typhoon botnet of routers dismantled",
@@ -131,13 +130,12 @@ async def _poison(services, db_path: Path) -> int:
                      url="https://news.example/flax", published_at=services.clock())
     article_id = await services.ingest.store_article(analyse(raw, services.tagger))
     assert article_id is not None
-    with sqlite3.connect(db_path) as db:
-        db.execute(
-            "UPDATE articles SET title = ?, source = ?, key_points = ? WHERE id = ?",
-            (f"Flax Typhoon {CLEAR}botnet {RETITLE}dismantled {C1_CSI}",
-             f"Wire{CLEAR}", json.dumps([f"Point {CLEAR}one", f"Point {C1_CSI}two",
-                                         "Point three"]), article_id),
-        )
+    await services.store.db.execute(
+        "UPDATE articles SET title = ?, source = ?, key_points = ? WHERE id = ?",
+        (f"Flax Typhoon {CLEAR}botnet {RETITLE}dismantled {C1_CSI}",
+         f"Wire{CLEAR}", json.dumps([f"Point {CLEAR}one", f"Point {C1_CSI}two",
+                                     "Point three"]), article_id),
+    )
     return article_id
 
 
@@ -156,11 +154,11 @@ def cli_env(db_path: Path, tmp_path: Path) -> dict[str, str]:
 
 
 async def test_cli_and_shell_print_no_escapes_from_a_poisoned_row(
-    services, db_path: Path, cli_env: dict[str, str]
+    services, cli_env: dict[str, str]
 ):
-    await _poison(services, db_path)
-    with sqlite3.connect(db_path) as db:  # the row really holds them
-        (title,) = db.execute("SELECT title FROM articles WHERE url LIKE '%flax'").fetchone()
+    await _poison(services)
+    title = await services.store.db.fetchval(  # the row really holds them
+        "SELECT title FROM articles WHERE url LIKE ?", ("%flax",))
     assert "\x1b" in title and "\x9b" in title
 
     outputs = {
