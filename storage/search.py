@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from storage.articles import _TAG_VISIBLE, VISIBLE, article_ref, placeholders
 from storage.db import Database, PostgresDatabase, SqliteDatabase, write_lock
@@ -82,15 +85,18 @@ class SearchRepository:
             return SearchPage([], 0, offset)
         wanted = offset + limit
         walked = max(SEARCH_WINDOW, wanted)
-        newest, total = await self._newest(match, guild_id, walked)
-        if not newest:
-            return SearchPage([], 0, offset)
-        if total is None:
-            total = len(newest) if len(newest) < walked else await self._count(match, guild_id)
-        window = newest[:SEARCH_WINDOW]
-        headline = set(await self._search_ids("headlines_fts", match, guild_id,
-                                              limit=len(window), floor=window[-1]))
-        dates = await self._dates(window)
+        async with self._index_scans():
+            newest, total, dates = await self._newest(match, guild_id, walked)
+            if not newest:
+                return SearchPage([], 0, offset)
+            if total is None:
+                total = (len(newest) if len(newest) < walked
+                         else await self._count(match, guild_id))
+            window = newest[:SEARCH_WINDOW]
+            headline = set(await self._search_ids("headlines_fts", match, guild_id,
+                                                  limit=len(window), floor=window[-1]))
+            if dates is None:
+                dates = await self._dates(window)
         # Newest day first; within a day headline matches, then the newest, then by id.
         window.sort(key=lambda i: (dates.get(i, "")[:10], i in headline,
                                    dates.get(i, ""), i), reverse=True)
@@ -115,40 +121,38 @@ class SearchRepository:
 
     async def _newest(
         self, match: str, guild_id: int | None, walked: int
-    ) -> tuple[list[int], int | None]:
-        """The newest ``walked`` visible matches (ids, newest first), and how many match
-        in all when that was read on the way (else None)."""
+    ) -> tuple[list[int], int | None, dict[int, str] | None]:
+        """The newest ``walked`` visible matches (ids, newest first); how many match in
+        all, and each match's date (as _dates gives them), when read on the way (else
+        None)."""
         if self._db.dialect == "sqlite":  # FTS5 walks newest first and stops at the limit
-            return await self._search_ids("articles_fts", match, guild_id, limit=walked), None
+            ids = await self._search_ids("articles_fts", match, guild_id, limit=walked)
+            return ids, None, None
         # GIN yields its matches in no order: count them first (cheap: the visibility
         # map spares the heap), and when there are more than wanted ask GIN only for the
         # newest id blocks that should hold them, from the matches' share of the ids.
-        row = await self._gin_only(
+        row = await self._db.fetchall(
             "SELECT count(*), (SELECT min(id) FROM article_search),"
             " (SELECT max(id) FROM article_search)"
             f" FROM article_search a WHERE a.search {_PG_WORDS} AND {VISIBLE}",
             (match, guild_id, guild_id))
         total, first, last = row[0]  # type: ignore[index]
-        if total <= walked:
-            return await self._search_ids("articles_fts", match, guild_id, limit=walked), total
-        span = int(walked * (last - first + 1) / total * PROBE_SLACK) + PROBE_MIN_IDS
-        floor = max(first, last - span)
-        ids = await self._search_ids("articles_fts", match, guild_id, limit=walked,
-                                     floor=floor)
-        if len(ids) < walked:  # the matches are older than their share says: all of them
-            ids = await self._search_ids("articles_fts", match, guild_id, limit=walked)
-        return ids, total
+        floor = 0
+        if total > walked:
+            span = int(walked * (last - first + 1) / total * PROBE_SLACK) + PROBE_MIN_IDS
+            floor = max(first, last - span)
+        rows = await self._search_rows("articles_fts", match, guild_id, limit=walked,
+                                       floor=floor)
+        if floor and len(rows) < walked:  # the matches are older than their share says
+            rows = await self._search_rows("articles_fts", match, guild_id, limit=walked)
+        return [r[0] for r in rows], total, {r[0]: r[1] for r in rows}
 
     async def _dates(self, ids: list[int]) -> dict[int, str]:
-        """id -> publication time (fetch time when undated), as sortable stored text."""
-        if self._db.dialect == "postgres":  # the narrow table (migration 017), one array
-            rows = await self._db.fetchall(
-                "SELECT id, at FROM article_search WHERE id = ANY(CAST(? AS BIGINT[]))",
-                (ids,))
-        else:
-            rows = await self._db.fetchall(
-                "SELECT id, coalesce(published_at, fetched_at) FROM articles"
-                f" WHERE id IN ({placeholders(len(ids))})", ids)
+        """SQLite: id -> publication time (fetch time when undated), as sortable stored
+        text (PostgreSQL reads them with the ids, from article_search.at)."""
+        rows = await self._db.fetchall(
+            "SELECT id, coalesce(published_at, fetched_at) FROM articles"
+            f" WHERE id IN ({placeholders(len(ids))})", ids)
         return {row[0]: row[1] or "" for row in rows}
 
     async def _count(self, match: str, guild_id: int | None) -> int:
@@ -159,27 +163,37 @@ class SearchRepository:
             " AND (? IS NULL OR rowid NOT IN (SELECT id FROM articles"
             " WHERE scope_guild != 0 AND scope_guild != ?))", (match, guild_id, guild_id))
 
-    async def _gin_only(self, sql: str, params: tuple[object, ...]) -> list[object]:
-        """PostgreSQL: run ``sql`` with no sequential scan. The planner does not count
-        reading each row's TOASTed tsvector, so it would filter a sequential scan with
-        @@ (hundreds of ms at 5,000 articles, seconds at 100,000) where the bitmap scan
-        of the GIN index takes ~1 ms. (The other wrong way in, a backward walk of the
-        primary key filtered the same way, the queries close themselves: they order
-        and bound by ``a.id + 0``, which no index holds.) Inside a caller's transaction
-        the query runs as it is."""
+    @asynccontextmanager
+    async def _index_scans(self) -> AsyncIterator[None]:
+        """PostgreSQL: the statements inside run in one transaction with no sequential
+        scan. The planner does not count reading each row's TOASTed tsvector, so it
+        would filter a sequential scan with @@ (hundreds of ms at 5,000 articles,
+        seconds at 100,000) where the bitmap scan of the GIN index takes ~1 ms. (The
+        other wrong way in, a backward walk of the primary key filtered the same way,
+        the queries close themselves: they order and bound by ``a.id + 0``, which no
+        index holds.) Inside a caller's transaction, or on SQLite, nothing changes."""
         db = self._db
         if not isinstance(db, PostgresDatabase) or db._conn() is not None:
-            return await db.fetchall(sql, params)
+            yield
+            return
         async with db.transaction():
             await db.execute("SELECT set_config('enable_seqscan', 'off', true)")
-            return await db.fetchall(sql, params)
+            yield
 
     async def _search_ids(
         self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0
     ) -> list[int]:
         """Ids of visible articles matching an FTS5 expression in ``index`` (one of the
-        two fixed table names), newest first, from id ``floor`` on. On PostgreSQL a
-        floor also narrows the GIN lookup to the id blocks from it on (migration 017)."""
+        two fixed table names), newest first, from id ``floor`` on."""
+        rows = await self._search_rows(index, match, guild_id, limit=limit, floor=floor)
+        return [row[0] for row in rows]
+
+    async def _search_rows(
+        self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0
+    ) -> list[Any]:
+        """_search_ids' rows: the id, and on PostgreSQL its date (article_search.at). On
+        PostgreSQL a floor also narrows the GIN lookup to the id blocks from it on
+        (migration 017)."""
         params: tuple[object, ...] = (match, floor, guild_id, guild_id, limit)
         if self._db.dialect == "sqlite":
             sql = (f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND rowid >= ?"
@@ -194,12 +208,11 @@ class SearchRepository:
                 blocks = (" AND a.id_block && secbrief_id_blocks(?, (SELECT max(id)"
                           " FROM article_search))")
                 params = (match, floor, *params[1:])
-            # (a.id + 0: the primary key must not be the way in, see _gin_only)
-            sql = (f"SELECT a.id FROM article_search a WHERE a.{_PG_INDEX[index]}"
+            # (a.id + 0: the primary key must not be the way in, see _index_scans)
+            sql = (f"SELECT a.id, a.at FROM article_search a WHERE a.{_PG_INDEX[index]}"
                    f" {_PG_WORDS}{blocks} AND a.id + 0 >= ? AND {VISIBLE}"
                    " ORDER BY a.id + 0 DESC LIMIT ?")
-        rows = await self._gin_only(sql, params)
-        return [row[0] for row in rows]
+        return await self._db.fetchall(sql, params)
 
     async def compact_step(self, pages: int = 200) -> bool:
         """One bounded step (about ``pages`` pages written per index, tens of
@@ -224,14 +237,15 @@ class SearchRepository:
         match = _phrase(self._db, phrase)
         if match is None:
             return 0
-        rows = await self._gin_only(self._db.pick({
+        sql = self._db.pick({
             "sqlite": "SELECT count(*) FROM articles_fts"
                       " JOIN articles a ON a.id = articles_fts.rowid"
                       f" WHERE articles_fts MATCH ? AND {VISIBLE}",
             "postgres": f"SELECT count(*) FROM article_search a WHERE a.search {_PG_PHRASE}"
                         f" AND {VISIBLE}",
-        }), (match, guild_id, guild_id))
-        return int(rows[0][0])  # type: ignore[index]
+        })
+        async with self._index_scans():
+            return await self._db.fetchval(sql, (match, guild_id, guild_id))
 
     async def phrase_context(
         self, phrase: str, *, guild_id: int | None = None, window: int = SEARCH_WINDOW,
@@ -246,23 +260,23 @@ class SearchRepository:
         newest = self._db.pick({
             "sqlite": "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
                       " ORDER BY rowid DESC LIMIT ?",
-            # (id + 0: see _gin_only; a phrase is rechecked against each candidate's
+            # (id + 0: see _index_scans; a phrase is rechecked against each candidate's
             # tsvector, so a walk of the primary key would read every one of them)
             "postgres": f"SELECT id FROM article_search WHERE search {_PG_PHRASE}"
                         " ORDER BY id + 0 DESC LIMIT ?",
         })
-        counted = await self._gin_only(
-            f"SELECT count(DISTINCT a.story_id) FROM articles a WHERE a.id IN ({newest})"
-            f" AND {VISIBLE}",
-            (match, window, guild_id, guild_id),
-        )
-        stories = int(counted[0][0])  # type: ignore[index]
-        rows = await self._gin_only(
-            "SELECT t.value FROM article_tags t WHERE t.kind = 'actor' AND t.article_id IN"
-            f" ({newest}) AND {_TAG_VISIBLE}"
-            " GROUP BY t.value ORDER BY count(DISTINCT t.story_id) DESC, t.value LIMIT ?",
-            (match, window, guild_id, guild_id, actors),
-        )
+        async with self._index_scans():
+            stories = await self._db.fetchval(
+                f"SELECT count(DISTINCT a.story_id) FROM articles a WHERE a.id IN ({newest})"
+                f" AND {VISIBLE}",
+                (match, window, guild_id, guild_id),
+            )
+            rows = await self._db.fetchall(
+                "SELECT t.value FROM article_tags t WHERE t.kind = 'actor'"
+                f" AND t.article_id IN ({newest}) AND {_TAG_VISIBLE}"
+                " GROUP BY t.value ORDER BY count(DISTINCT t.story_id) DESC, t.value LIMIT ?",
+                (match, window, guild_id, guild_id, actors),
+            )
         return stories, [row[0] for row in rows]
 
 

@@ -5,7 +5,7 @@
 -- ("ransomware": a quarter of a 100,000-article store) meant ~17,000 heap pages per
 -- pass: 129 ms p95. article_search holds only what a search reads: the id, the scope,
 -- the date it is ranked by and the two tsvectors, compressed and pushed out to TOAST
--- (toast_tuple_target) so that ~60 rows fit in a heap page. A plain every-word query
+-- (toast_tuple_target) so that ~65 rows fit in a heap page. A plain every-word query
 -- is answered by GIN without rechecking the tsvector, so those are not read at all.
 --
 -- GIN returns its matches in no order, so the newest 500 of a common word still meant
