@@ -218,7 +218,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(db_path: Path, tmp_path: Path) -> Settings:
+def settings(db_path: Path | str, tmp_path: Path) -> Settings:
     feeds = tmp_path / "feeds.txt"
     feeds.write_text("# no operator feeds in tests unless a test adds some\n")
     return make_settings(db_path, SECBRIEF_FEEDS=feeds)

@@ -177,7 +177,7 @@ async def test_ingest_from_a_loopback_feed_shows_the_matching_stories(
     assert "Router botnet" not in out.split("New on what you follow")[1]
 
 
-def test_a_piped_session_prints_no_prompt(db_path: Path) -> None:
+def test_a_piped_session_prints_no_prompt(db_path: Path | str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SECBRIEF_")}
     env["SECBRIEF_DATABASE"] = str(db_path)
     done = subprocess.run([sys.executable, "-m", "bot", "shell"], input="/actor Flax Typhoon\n",

@@ -62,7 +62,8 @@ def session(env: dict[str, str], *keys: str, expect: bytes) -> bytes:
     return term.seen
 
 
-def test_a_terminal_session_edits_lines_and_keeps_history(db_path: Path, tmp_path: Path) -> None:
+def test_a_terminal_session_edits_lines_and_keeps_history(
+        db_path: Path | str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SECBRIEF_")}
     env |= {"SECBRIEF_DATABASE": str(db_path), "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm"}
     backspaces = "\x7f" * len("r Flax Typhoon")

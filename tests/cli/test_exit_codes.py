@@ -34,7 +34,7 @@ def one_line(stderr: str, *expected: str) -> str:
 
 
 @pytest.fixture
-def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
+def env(db_path: Path | str, tmp_path: Path) -> dict[str, str]:
     return cli_env(db_path, tmp_path, SECBRIEF_FETCH_PAGES="0")
 
 

@@ -24,7 +24,7 @@ print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.mod
 """
 
 
-def probe(db_path: Path, *args: str) -> dict:
+def probe(db_path: Path | str, *args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SECBRIEF_")}
     env["SECBRIEF_DATABASE"] = str(db_path)
     done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True,
@@ -47,7 +47,7 @@ def heavy(modules: list[str]) -> list[str]:
         ("cve", "CVE-2024-3400", "--json"),
     ],
 )
-def test_read_commands_import_nothing_heavy(db_path: Path, args: tuple[str, ...]) -> None:
+def test_read_commands_import_nothing_heavy(db_path: Path | str, args: tuple[str, ...]) -> None:
     result = probe(db_path, *args)
     assert result["code"] == 0
     assert heavy(result["modules"]) == []
@@ -66,7 +66,7 @@ def test_importing_the_cli_alone_imports_nothing_heavy() -> None:
 
 
 def test_the_probe_sees_heavy_imports_when_a_command_makes_them(tmp_path: Path,
-                                                                db_path: Path) -> None:
+                                                                db_path: Path | str) -> None:
     # The same probe on an import (which parses HTML with lxml) reports them: the
     # checks above could fail.
     article = tmp_path / "a.md"

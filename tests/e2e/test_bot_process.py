@@ -62,7 +62,7 @@ def rss(clock: Clock, items: list[tuple[str, str]]) -> str:
             "</channel></rss>")
 
 
-async def cursor_of(db: Path) -> str | None:
+async def cursor_of(db: Path | str) -> str | None:
     store = await Store.open(db)
     try:
         return await store.meta.get(CURSOR)
@@ -70,7 +70,7 @@ async def cursor_of(db: Path) -> str | None:
         await store.close()
 
 
-async def wait_for_cursor(db: Path, timeout: float = DEADLINE) -> None:
+async def wait_for_cursor(db: Path | str, timeout: float = DEADLINE) -> None:
     """Until the bot's first alert round has set the alert cursor (stories stored before
     that are the archive, never alerted)."""
     async with asyncio.timeout(timeout):
@@ -78,7 +78,7 @@ async def wait_for_cursor(db: Path, timeout: float = DEADLINE) -> None:
             await asyncio.sleep(0.05)
 
 
-async def ledger_of(db: Path) -> dict[str, int]:
+async def ledger_of(db: Path | str) -> dict[str, int]:
     store = await Store.open(db)
     try:
         return await store.deliveries.counts()
@@ -86,7 +86,7 @@ async def ledger_of(db: Path) -> dict[str, int]:
         await store.close()
 
 
-async def wait_for_ledger(db: Path, expected: dict[str, int],
+async def wait_for_ledger(db: Path | str, expected: dict[str, int],
                           timeout: float = DEADLINE) -> None:
     """Until the delivery ledger holds ``expected`` (a message Discord has accepted is
     recorded a moment later, by the bot)."""

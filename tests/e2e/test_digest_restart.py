@@ -28,7 +28,7 @@ from tests.e2e.test_bot_process import DEADLINE, wait_for_ledger
 from tests.fake_discord import FakeDiscord
 
 
-async def batch_of(db: Path):
+async def batch_of(db: Path | str):
     store = await Store.open(db)
     try:
         return await store.deliveries.get(1)

@@ -149,7 +149,7 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> bytes:
 
 
 @pytest.fixture
-def cli_env(db_path: Path, tmp_path: Path) -> dict[str, str]:
+def cli_env(db_path: Path | str, tmp_path: Path) -> dict[str, str]:
     return make_cli_env(db_path, tmp_path)
 
 

@@ -13,7 +13,7 @@ from tests.vulns.conftest import fixture
 
 
 @pytest.fixture
-def env(db_path: Path, tmp_path: Path) -> dict[str, str]:
+def env(db_path: Path | str, tmp_path: Path) -> dict[str, str]:
     return cli_env(db_path, tmp_path, SECBRIEF_ALLOW_PRIVATE_FEEDS="1", SECBRIEF_KEV_URL="",
                    SECBRIEF_EPSS_URL="", SECBRIEF_NVD_URL="")
 
