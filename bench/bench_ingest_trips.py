@@ -217,11 +217,11 @@ async def measure(kind: str, db: Path | str, urls: list[str], *, pg: Any, top: i
               f"{steps['statement'] / n:.2f}, executes {steps['execute'] / n:.2f} per "
               f"article -> ~{trips / n:.2f} round trips/article; server CPU "
               f"{(server1 - server0) / n * 1000:.2f} ms/article (statement logging on)")
-    elif pg is not None:
-        print(f"    server CPU {(server1 - server0) / n * 1000:.2f} ms/article (no statement log)")
         print(f"    most parsed (prepared) statements, per article, top {top}:")
         for template, count in parses.most_common(top):
             print(f"      {count / n:6.2f}  {template[:140]}")
+    elif pg is not None:
+        print(f"    server CPU {(server1 - server0) / n * 1000:.2f} ms/article (no statement log)")
     print(f"    most called statements, per article, top {top}:")
     for template, count in calls.templates.most_common(top):
         print(f"      {count / n:6.2f}  {template[:140]}")
