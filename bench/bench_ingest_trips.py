@@ -136,22 +136,27 @@ def server_cpu(postmaster: int) -> float:
     return total
 
 
-_LOGGED = re.compile(r"duration: [\d.]+ ms\s+(parse|bind|execute|statement)\b[^:]*:\s?(.*)")
+_LOGGED = re.compile(r"duration: ([\d.]+) ms\s+(parse|bind|execute|statement)\b[^:]*:\s?(.*)")
 
 
-def logged(text: str) -> tuple[Counter[str], Counter[str]]:
-    """(counts by step, parses by SQL template) of the server log lines."""
+def logged(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """(counts by step, parses by SQL template, server ms by SQL template) of the server
+    log lines."""
     steps: Counter[str] = Counter()
     parses: Counter[str] = Counter()
+    spent: Counter[str] = Counter()
     for line in text.splitlines():
         match = _LOGGED.search(line)
         if match:
-            steps[match.group(1)] += 1
-            if match.group(1) == "parse":
-                parses[sql_template(match.group(2))] += 1
-            if match.group(1) == "statement":
-                parses["(simple) " + sql_template(match.group(2))] += 1
-    return steps, parses
+            ms, step, sql = float(match.group(1)), match.group(2), match.group(3)
+            steps[step] += 1
+            template = sql_template(sql)
+            if step == "parse":
+                parses[template] += 1
+            if step == "statement":
+                parses["(simple) " + template] += 1
+            spent[template] += ms  # type: ignore[assignment]
+    return steps, parses, spent
 
 
 async def measure(kind: str, db: Path | str, urls: list[str], *, pg: Any, top: int,
@@ -210,7 +215,7 @@ async def measure(kind: str, db: Path | str, urls: list[str], *, pg: Any, top: i
     if log is not None:
         with log.open("rb") as fh:
             fh.seek(log_start)
-            steps, parses = logged(fh.read().decode("utf-8", "replace"))
+            steps, parses, spent = logged(fh.read().decode("utf-8", "replace"))
         rows_extra = calls.many_rows - calls.kinds["executemany"]
         trips = steps["parse"] + steps["statement"] + steps["execute"] - rows_extra
         print(f"    server: parses {steps['parse'] / n:.2f}, simple statements "
@@ -220,6 +225,10 @@ async def measure(kind: str, db: Path | str, urls: list[str], *, pg: Any, top: i
         print(f"    most parsed (prepared) statements, per article, top {top}:")
         for template, count in parses.most_common(top):
             print(f"      {count / n:6.2f}  {template[:140]}")
+        print(f"    server time by statement (parse + bind + execute), ms per article, "
+              f"top {top} of {sum(spent.values()) / n:.2f}:")
+        for template, ms in spent.most_common(top):
+            print(f"      {ms / n:6.3f}  {template[:140]}")
     elif pg is not None:
         print(f"    server CPU {(server1 - server0) / n * 1000:.2f} ms/article (no statement log)")
     print(f"    most called statements, per article, top {top}:")
