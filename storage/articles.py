@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from storage.db import Database, Transaction, execute_write
+from storage.db import Database, execute_write
 from storage.models import (
     Article,
     ArticleRef,
@@ -41,6 +41,16 @@ ARTICLE_WRITE_LOCK = 0x5ECB_A871
 
 def placeholders(n: int) -> str:
     return ",".join("?" * n)
+
+
+def id_in(db: Database, column: str, ids: Sequence[int]) -> tuple[str, list[object]]:
+    """``column IN (?, …)`` for these ids, with its params. PostgreSQL gets one array
+    parameter instead (the same plan: it reads an IN list as ``= ANY(array)``), so one
+    prepared statement serves every count: asyncpg prepares each distinct text once per
+    connection, and a text per list length would crowd its statement cache."""
+    if db.dialect == "postgres":
+        return f"{column} = ANY(CAST(? AS BIGINT[]))", [list(ids)]
+    return f"{column} IN ({placeholders(len(ids))})", list(ids)
 
 
 class ArticleRepository:
@@ -82,13 +92,11 @@ class ArticleRepository:
         Returns (article id, story id), or None when the URL, GUID or import key is
         already stored.
         """
-        async with Transaction(self._db):
-            if self._db.dialect == "postgres":
-                # Ids must become visible in the order they are handed out: the alert
-                # cursor moves past max(id), so an article committed after a higher id
-                # would never be matched. SQLite's write lock gives that order already.
-                # The lock also serialises clustering across processes (see above).
-                await self._db.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_WRITE_LOCK,))
+        # The lock: ids must become visible in the order they are handed out (the alert
+        # cursor moves past max(id), so an article committed after a higher id would
+        # never be matched), and clustering is serialised across processes (see above).
+        # PostgreSQL takes it with the BEGIN; SQLite's BEGIN IMMEDIATE is the lock.
+        async with self._db.transaction(lock=ARTICLE_WRITE_LOCK):
             if cluster is not None:
                 story_id = await cluster()
             return await self._insert(article, story_id=story_id, now=now)
@@ -163,21 +171,27 @@ class ArticleRepository:
             return []
         by_id: dict[int, Article] = {}
         for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = placeholders(len(chunk))
-            async with self._db.execute(
-                f"SELECT * FROM articles WHERE id IN ({marks})", chunk
-            ) as cur:
+            where, params = id_in(self._db, "id", ids[start : start + 500])
+            async with self._db.execute(f"SELECT * FROM articles WHERE {where}", params) as cur:
                 for row in await cur.fetchall():
                     by_id[row["id"]] = _article(row)
+        await self._add_tags(list(by_id.values()))
+        return [by_id[i] for i in ids if i in by_id]
+
+    async def _add_tags(self, articles: Sequence[Article]) -> None:
+        """Fill in the articles' tag lists from article_tags."""
+        by_id: dict[int, list[Article]] = {}
+        for article in articles:
+            by_id.setdefault(article.id, []).append(article)
+        ids = list(by_id)
+        for start in range(0, len(ids), 500):
+            where, params = id_in(self._db, "article_id", ids[start : start + 500])
             async with self._db.execute(
-                f"SELECT article_id, kind, value FROM article_tags"
-                f" WHERE article_id IN ({marks})",
-                chunk,
+                f"SELECT article_id, kind, value FROM article_tags WHERE {where}", params
             ) as cur:
                 for article_id, kind, value in await cur.fetchall():
-                    getattr(by_id[article_id], kind + "s").append(value)
-        return [by_id[i] for i in ids if i in by_id]
+                    for article in by_id[article_id]:
+                        getattr(article, kind + "s").append(value)
 
     async def get_story(self, story_id: int) -> Story | None:
         stories = await self.get_stories([story_id])
@@ -191,31 +205,34 @@ class ArticleRepository:
         if not story_ids:
             return []
         stories: dict[int, Story] = {}
-        article_ids: list[int] = []
+        articles: list[Article] = []
         for start in range(0, len(story_ids), 500):
-            chunk = list(story_ids[start : start + 500])
-            marks = placeholders(len(chunk))
+            # The articles with their story's row, in one round trip (an inner join: a
+            # story with no visible article is left out anyway).
+            where, params = id_in(self._db, "a.story_id", story_ids[start : start + 500])
             async with self._db.execute(
-                f"SELECT * FROM stories WHERE id IN ({marks})", chunk
+                "SELECT a.*, s.title AS story_title, s.first_seen AS story_first_seen,"
+                " s.updated_at AS story_updated_at, s.published_at AS story_published_at,"
+                " s.commentary AS story_commentary"
+                f" FROM articles a JOIN stories s ON s.id = a.story_id WHERE {where}"
+                f" AND {VISIBLE} ORDER BY coalesce(a.published_at, a.fetched_at), a.id",
+                (*params, guild_id, guild_id),
             ) as cur:
                 for row in await cur.fetchall():
-                    stories[row["id"]] = Story(
-                        id=row["id"],
-                        title=row["title"],
-                        first_seen=from_db(row["first_seen"]),
-                        updated_at=from_db(row["updated_at"]),
-                        published_at=from_db(row["published_at"]),
-                        commentary=json.loads(row["commentary"]),
-                    )
-            async with self._db.execute(
-                f"SELECT a.id FROM articles a WHERE a.story_id IN ({marks}) AND {VISIBLE}"
-                " ORDER BY coalesce(a.published_at, a.fetched_at), a.id",
-                (*chunk, guild_id, guild_id),
-            ) as cur:
-                article_ids.extend(row[0] for row in await cur.fetchall())
-        for article in await self.get_many(article_ids):
+                    if row["story_id"] not in stories:
+                        stories[row["story_id"]] = Story(
+                            id=row["story_id"],
+                            title=row["story_title"],
+                            first_seen=from_db(row["story_first_seen"]),
+                            updated_at=from_db(row["story_updated_at"]),
+                            published_at=from_db(row["story_published_at"]),
+                            commentary=json.loads(row["story_commentary"]),
+                        )
+                    articles.append(_article(row))
+        await self._add_tags(articles)
+        for article in articles:
             stories[article.story_id].articles.append(article)
-        return [stories[i] for i in story_ids if i in stories and stories[i].articles]
+        return [stories[i] for i in story_ids if i in stories]
 
     async def story_article_refs(
         self, story_ids: Sequence[int], *, guild_id: int | None = None
@@ -224,12 +241,12 @@ class ArticleRepository:
         text: callers that cache what they derive from text load it only when missing)."""
         if not story_ids:
             return []
-        marks = placeholders(len(story_ids))
+        where, params = id_in(self._db, "a.story_id", story_ids)
         async with self._db.execute(
             "SELECT a.id, a.title, a.url, a.source, a.published_at, a.story_id FROM articles a"
-            f" WHERE a.story_id IN ({marks}) AND {VISIBLE}"
+            f" WHERE {where} AND {VISIBLE}"
             " ORDER BY coalesce(a.published_at, a.fetched_at), a.id",
-            (*story_ids, guild_id, guild_id),
+            (*params, guild_id, guild_id),
         ) as cur:
             return [article_ref(r) for r in await cur.fetchall()]
 
@@ -280,49 +297,43 @@ class ArticleRepository:
         self, *, since: datetime, actors: Sequence[str], cves: Sequence[str], simhash: int
     ) -> list[ClusterCandidate]:
         """What an incoming article could join: articles since ``since`` sharing an actor
-        or CVE, and articles sharing a simhash band (possible near-duplicates). Light
-        rows: no text is loaded."""
-        ids: list[int] = []
+        or CVE (the newest 100 per tag, 20 tags at most), and articles sharing a simhash
+        band (possible near-duplicates, 200 at most), oldest first. Light rows: no text
+        is loaded. One statement, candidates and their tags together: it runs inside
+        the insert's transaction, under its lock, where each round trip counts."""
+        picks: list[str] = []
+        params: list[object] = []
         tags = [("actor", a) for a in actors] + [("cve", c) for c in cves]
-        for kind, value in tags[:20]:
-            async with self._db.execute(
-                "SELECT t.article_id FROM article_tags t JOIN articles a ON a.id = t.article_id"
-                " WHERE t.kind = ? AND t.value = ? AND coalesce(a.published_at, a.fetched_at) >= ?"
-                " ORDER BY t.article_id DESC LIMIT 100",
-                (kind, value, to_db(since)),
-            ) as cur:
-                ids.extend(row[0] for row in await cur.fetchall())
+        for n, (kind, value) in enumerate(tags[:20]):
+            picks.append(
+                "SELECT id FROM (SELECT t.article_id AS id FROM article_tags t"
+                " JOIN articles a ON a.id = t.article_id WHERE t.kind = ? AND t.value = ?"
+                " AND coalesce(a.published_at, a.fetched_at) >= ?"
+                f" ORDER BY t.article_id DESC LIMIT 100) AS tag{n}")
+            params += (kind, value, to_db(since))
         if simhash:
-            b0, b1, b2, b3 = simhash_bands(simhash)
-            async with self._db.execute(
-                "SELECT id FROM articles WHERE band0 = ? UNION SELECT id FROM articles"
-                " WHERE band1 = ? UNION SELECT id FROM articles WHERE band2 = ?"
-                " UNION SELECT id FROM articles WHERE band3 = ? LIMIT 200",
-                (b0, b1, b2, b3),
-            ) as cur:
-                ids.extend(row[0] for row in await cur.fetchall())
-        ids = list(dict.fromkeys(ids))
+            picks.append(
+                "SELECT id FROM (SELECT id FROM articles WHERE band0 = ? UNION SELECT id"
+                " FROM articles WHERE band1 = ? UNION SELECT id FROM articles WHERE band2 = ?"
+                " UNION SELECT id FROM articles WHERE band3 = ? LIMIT 200) AS bands")
+            params += simhash_bands(simhash)
+        if not picks:
+            return []
         found: dict[int, ClusterCandidate] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = placeholders(len(chunk))
-            async with self._db.execute(
-                "SELECT id, story_id, title, simhash, published_at FROM articles"
-                f" WHERE id IN ({marks})",
-                chunk,
-            ) as cur:
-                for row in await cur.fetchall():
-                    found[row[0]] = ClusterCandidate(
-                        row[0], row[1], row[2], row[3], from_db(row[4]), set(), set()
-                    )
-            async with self._db.execute(
-                "SELECT article_id, kind, value FROM article_tags"
-                f" WHERE article_id IN ({marks}) AND kind IN ('actor', 'cve')",
-                chunk,
-            ) as cur:
-                for article_id, kind, value in await cur.fetchall():
-                    target = found[article_id].actors if kind == "actor" else found[article_id].cves
-                    target.add(value)
+        async with self._db.execute(
+            "SELECT a.id, a.story_id, a.title, a.simhash, a.published_at, t.kind, t.value"
+            " FROM articles a LEFT JOIN article_tags t ON t.article_id = a.id"
+            " AND t.kind IN ('actor', 'cve')"
+            f" WHERE a.id IN ({' UNION ALL '.join(picks)}) ORDER BY a.id",
+            params,
+        ) as cur:
+            for row in await cur.fetchall():
+                candidate = found.get(row[0])
+                if candidate is None:
+                    candidate = found[row[0]] = ClusterCandidate(
+                        row[0], row[1], row[2], row[3], from_db(row[4]), set(), set())
+                if row[5] is not None:
+                    (candidate.actors if row[5] == "actor" else candidate.cves).add(row[6])
         return list(found.values())
 
     async def find_by_content_hash(self, content_hash: str) -> int | None:

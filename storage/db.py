@@ -19,6 +19,9 @@ The interface, the same on both:
   makes on the same ``Database`` runs in that transaction (SQLite: the connection's
   task-re-entrant write lock; PostgreSQL: the connection held for the task), so the
   ``*_in_transaction`` methods of the repositories need no handle passed to them.
+  ``db.transaction(lock=KEY)`` also serialises it with every other transaction given
+  that key, in any process (PostgreSQL: pg_advisory_xact_lock, sent with the BEGIN;
+  SQLite: BEGIN IMMEDIATE serialises every writer already).
 
 Rows are the drivers' own (``sqlite3.Row``, ``asyncpg.Record``): both support
 ``row["name"]``, ``row[0]``, iteration, ``len`` and ``keys()``. Expression columns are
@@ -183,7 +186,7 @@ class Database:
     async def _run(self, sql: str, params: Params) -> Result: ...
     async def _read(self, sql: str, params: Params) -> Any: ...
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
-    def transaction(self) -> Any: ...
+    def transaction(self, *, lock: int | None = None) -> Any: ...
     async def close(self) -> None: ...
 
 
@@ -257,9 +260,10 @@ class SqliteDatabase(Database):
             await self.conn.executemany(sql, rows)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteDatabase]:
+    async def transaction(self, *, lock: int | None = None) -> AsyncIterator[SqliteDatabase]:
         """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error) under the write lock. Not
-        nestable: a task inside one calls the *_in_transaction variants."""
+        nestable: a task inside one calls the *_in_transaction variants. ``lock`` needs
+        nothing more: BEGIN IMMEDIATE already waits for every other writer."""
         if self.write_lock.held_here:
             raise RuntimeError("nested transaction on one connection")
         async with self.write_lock:
@@ -408,13 +412,18 @@ class PostgresDatabase(Database):
             await conn.executemany(to_numbered(sql), rows)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresDatabase]:
+    async def transaction(self, *, lock: int | None = None) -> AsyncIterator[PostgresDatabase]:
         if self._conn() is not None:
             raise RuntimeError("nested transaction on one connection")
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             token = self._tx.set((asyncio.current_task(), conn))
             try:
-                yield self
+                if lock is None:
+                    async with conn.transaction():
+                        yield self
+                else:
+                    async with _locked_transaction(conn, lock):
+                        yield self
             finally:
                 self._tx.reset(token)
 
@@ -427,11 +436,36 @@ class PostgresDatabase(Database):
         await self.pool.close()
 
 
+@asynccontextmanager
+async def _locked_transaction(conn: Any, lock: int) -> AsyncIterator[None]:
+    """BEGIN and pg_advisory_xact_lock(lock) in one round trip (one simple-protocol
+    query, so the key is formatted in: an int), … COMMIT; ROLLBACK on any error,
+    cancellation included (an aborted BEGIN's transaction too)."""
+    try:
+        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock):d})")
+        yield
+    except BaseException:
+        if not conn.is_closed() and conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def _keep_session(conn: Any) -> None:
+    """The pool's reset of a released connection: nothing beyond asyncpg's own (an open
+    transaction is rolled back, listeners dropped). Its default reset query (release
+    session advisory locks, CLOSE ALL, UNLISTEN *, RESET ALL) would be one more round
+    trip after every statement run outside a transaction (a third of ingest's), undoing
+    state secbrief never leaves on a connection: its advisory locks and settings are
+    transaction-scoped (pg_advisory_xact_lock, set_config(…, true))."""
+
+
 async def _open_postgres(dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
     import asyncpg
 
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                         reset=_keep_session)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         raise StoreOpenError(
             f"cannot open the PostgreSQL store: {type(exc).__name__}: {exc}; check "
