@@ -412,17 +412,27 @@ class PostgresDatabase(Database):
             await conn.executemany(to_numbered(sql), rows)
 
     @asynccontextmanager
-    async def transaction(self, *, lock: int | None = None) -> AsyncIterator[PostgresDatabase]:
+    async def transaction(
+        self, *, lock: int | None = None, no_seqscan: bool = False
+    ) -> AsyncIterator[PostgresDatabase]:
+        """BEGIN … COMMIT on one pooled connection; ``lock`` also takes that advisory
+        lock, ``no_seqscan`` turns sequential scans off for the transaction (see
+        storage/search.py), both in BEGIN's round trip."""
         if self._conn() is not None:
             raise RuntimeError("nested transaction on one connection")
+        begin = ["BEGIN"]
+        if lock is not None:
+            begin.append(f"SELECT pg_advisory_xact_lock({int(lock):d})")
+        if no_seqscan:
+            begin.append("SET LOCAL enable_seqscan = off")
         async with self.pool.acquire() as conn:
             token = self._tx.set((asyncio.current_task(), conn))
             try:
-                if lock is None:
+                if len(begin) == 1:
                     async with conn.transaction():
                         yield self
                 else:
-                    async with _locked_transaction(conn, lock):
+                    async with _begun(conn, "; ".join(begin)):
                         yield self
             finally:
                 self._tx.reset(token)
@@ -437,12 +447,13 @@ class PostgresDatabase(Database):
 
 
 @asynccontextmanager
-async def _locked_transaction(conn: Any, lock: int) -> AsyncIterator[None]:
-    """BEGIN and pg_advisory_xact_lock(lock) in one round trip (one simple-protocol
-    query, so the key is formatted in: an int), … COMMIT; ROLLBACK on any error,
-    cancellation included (an aborted BEGIN's transaction too)."""
+async def _begun(conn: Any, begin: str) -> AsyncIterator[None]:
+    """``begin`` (BEGIN and what the transaction starts with, as one simple-protocol
+    query: one round trip, so values are formatted in — ints and fixed words only), …
+    COMMIT; ROLLBACK on any error, cancellation included (an aborted BEGIN's
+    transaction too)."""
     try:
-        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(lock):d})")
+        await conn.execute(begin)
         yield
     except BaseException:
         if not conn.is_closed() and conn.is_in_transaction():

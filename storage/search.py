@@ -176,8 +176,7 @@ class SearchRepository:
         if not isinstance(db, PostgresDatabase) or db._conn() is not None:
             yield
             return
-        async with db.transaction():
-            await db.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        async with db.transaction(no_seqscan=True):
             yield
 
     async def _search_ids(

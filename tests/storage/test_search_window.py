@@ -100,3 +100,18 @@ async def test_a_phrase_counts_only_its_own_word_order(store: Store, clock):
     stories, actors = await search.phrase_context("Integrity Technology Group")
     assert (stories, actors) == (3, ["Flax Typhoon", "APT29"])
     assert await search.count_matching("Technology Integrity") == 0
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_postgres_searches_run_without_sequential_scans(store: Store):
+    """The planner would filter a sequential scan of article_search with @@, reading
+    every row's TOASTed tsvector: searches turn that off for their own transaction."""
+    db = store.db
+    async with store.search._index_scans():
+        assert await db.fetchval("SHOW enable_seqscan") == "off"
+    assert await db.fetchval("SHOW enable_seqscan") == "on"
+    async with db.transaction(no_seqscan=True, lock=0x5EC):
+        assert await db.fetchval("SHOW enable_seqscan") == "off"
+        assert await db.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND pid = pg_backend_pid()") == 1
