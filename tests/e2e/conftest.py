@@ -86,12 +86,26 @@ async def running_bot(
     with discord_py_pointed_at(fake):
         bot = SecBrief(settings, clock=clock or utcnow, guild_ready_timeout=0.05)
         runner: asyncio.Task | None = None
+        caught_up = asyncio.Event()
+        catch_up = bot.catch_up_briefings
+
+        async def catch_up_then_say_so() -> None:
+            try:
+                await catch_up()
+            finally:
+                caught_up.set()
+
+        # READY's catch-up job reads the schedules while the test goes on: one the test
+        # makes meanwhile may be caught up or not, whichever is first (on PostgreSQL the
+        # test often is). Yield once it is done, so the test starts from a settled bot.
+        bot.catch_up_briefings = catch_up_then_say_so  # type: ignore[method-assign]
         try:
             await bot.login(fake.token)
             if quick_retries:  # keep the Deliverer's backoff from dominating test time
                 bot.deliverer.retry_delay = 0.01
             runner = asyncio.create_task(bot.connect())
             await asyncio.wait_for(bot.wait_until_ready(), 10)
+            await asyncio.wait_for(caught_up.wait(), 10)
             # Start the alert cursor now (what the start-up ingest round does anyway), so
             # every story a test adds from here on is new.
             await bot.alerts.plan_round()
