@@ -413,18 +413,20 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(
-        self, *, lock: int | None = None, no_seqscan: bool = False
+        self, *, lock: int | None = None, search_plans: bool = False
     ) -> AsyncIterator[PostgresDatabase]:
         """BEGIN … COMMIT on one pooled connection; ``lock`` also takes that advisory
-        lock, ``no_seqscan`` turns sequential scans off for the transaction (see
-        storage/search.py), both in BEGIN's round trip."""
+        lock, ``search_plans`` gives the transaction full-text search's planner settings
+        (no sequential scan, a plan for each call's values: see storage/search.py), both
+        in BEGIN's round trip."""
         if self._conn() is not None:
             raise RuntimeError("nested transaction on one connection")
         begin = ["BEGIN"]
         if lock is not None:
             begin.append(f"SELECT pg_advisory_xact_lock({int(lock):d})")
-        if no_seqscan:
-            begin.append("SET LOCAL enable_seqscan = off")
+        if search_plans:
+            begin += ["SET LOCAL enable_seqscan = off",
+                      "SET LOCAL plan_cache_mode = force_custom_plan"]
         async with self.pool.acquire() as conn:
             token = self._tx.set((asyncio.current_task(), conn))
             try:
