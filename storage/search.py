@@ -137,10 +137,10 @@ class SearchRepository:
             f" FROM article_search a WHERE a.search {_PG_WORDS} AND {VISIBLE}",
             (match, guild_id, guild_id))
         total, first, last = row[0]  # type: ignore[index]
-        floor = 0
-        if total > walked:
-            span = int(walked * (last - first + 1) / total * PROBE_SLACK) + PROBE_MIN_IDS
-            floor = max(first, last - span)
+        # (Blocks reaching back over half the store cost GIN more than they save: then
+        # all matches, as for a word with no more than ``walked`` of them.)
+        span = int(walked * (last - first + 1) / max(total, 1) * PROBE_SLACK) + PROBE_MIN_IDS
+        floor = last - span if total > walked and span < (last - first) // 2 else 0
         rows = await self._search_rows("articles_fts", match, guild_id, limit=walked,
                                        floor=floor)
         if floor and len(rows) < walked:  # the matches are older than their share says
