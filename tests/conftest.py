@@ -100,7 +100,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres: the PostgreSQL leg of a storage test")
+    config.addinivalue_line("markers", "postgres: the PostgreSQL leg of a test that uses a store")
     config.addinivalue_line("markers", "sqlite_only: the test is about SQLite itself")
 
 
