@@ -139,8 +139,10 @@ class SearchRepository:
         total, first, last = row[0]  # type: ignore[index]
         # (Blocks reaching back over half the store cost GIN more than they save: then
         # all matches, as for a word with no more than ``walked`` of them.)
-        span = int(walked * (last - first + 1) / max(total, 1) * PROBE_SLACK) + PROBE_MIN_IDS
-        floor = last - span if total > walked and span < (last - first) // 2 else 0
+        floor = 0
+        if total > walked:
+            span = int(walked * (last - first + 1) / total * PROBE_SLACK) + PROBE_MIN_IDS
+            floor = last - span if span < (last - first) // 2 else 0
         rows = await self._search_rows("articles_fts", match, guild_id, limit=walked,
                                        floor=floor)
         if floor and len(rows) < walked:  # the matches are older than their share says

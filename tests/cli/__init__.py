@@ -11,19 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
-
 from storage.db import Database, open_database
 
 T = TypeVar("T")
-
-# storage/search.py since e94bbfd: on PostgreSQL SearchRepository._newest works out its
-# probe span from min(id)/max(id) of article_search before it knows any row matches, so a
-# search of a store with no articles raises TypeError (None - None). Remove once fixed.
-EMPTY_STORE_SEARCH = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="PostgreSQL search of a store with no articles: TypeError in SearchRepository."
-           "_newest (storage/search.py, e94bbfd)")
 
 TIMEOUT = 120.0  # seconds: generous, a busy 2-core machine starts Python slowly
 

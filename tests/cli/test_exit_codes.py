@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.cli import EMPTY_STORE_SEARCH, asecbrief, cli_env, command, count, secbrief
+from tests.cli import asecbrief, cli_env, command, count, secbrief
 from tests.conftest import FIXTURES
 from tests.feedserver import FeedServer, make_rss
 
@@ -138,9 +138,7 @@ def test_bad_settings_exit_2(env, name, value, expected):
     one_line(done.stderr, "bad configuration", expected)
 
 
-def test_log_level_is_case_insensitive(env, backend, request):
-    if backend == "postgres":
-        request.applymarker(EMPTY_STORE_SEARCH)
+def test_log_level_is_case_insensitive(env):
     done = secbrief({**env, "SECBRIEF_LOG_LEVEL": "debug"}, "search", "ransomware")
     assert done.returncode == 0, done.stderr
 

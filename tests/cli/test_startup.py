@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import EMPTY_STORE_SEARCH
-
 HEAVY = ("aiohttp", "trafilatura", "lxml", "feedparser", "discord", "matplotlib",
          "pymispgalaxies", "rich")
 # Runs one command through bot.cli.main, then reports what the process imported.
@@ -49,11 +47,7 @@ def heavy(modules: list[str]) -> list[str]:
         ("cve", "CVE-2024-3400", "--json"),
     ],
 )
-def test_read_commands_import_nothing_heavy(db_path: Path | str, args: tuple[str, ...],
-                                           backend: str, request: pytest.FixtureRequest,
-                                           ) -> None:
-    if backend == "postgres" and args[0] == "search":
-        request.applymarker(EMPTY_STORE_SEARCH)
+def test_read_commands_import_nothing_heavy(db_path: Path | str, args: tuple[str, ...]) -> None:
     result = probe(db_path, *args)
     assert result["code"] == 0
     assert heavy(result["modules"]) == []
