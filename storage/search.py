@@ -1,5 +1,6 @@
-"""Full-text search over the stored articles: two FTS5 indexes (migrations 001 and
-009), queried newest first, kept compact by the bot's daily job."""
+"""Full-text search over the stored articles: on SQLite two FTS5 indexes (migrations
+001 and 009), queried newest first, kept compact by the bot's daily job; on PostgreSQL
+the GIN indexes of the narrow article_search table (migration postgres/017)."""
 
 from __future__ import annotations
 
@@ -78,8 +79,9 @@ class SearchRepository:
         reads every match of every term: several milliseconds on a 100k-article store).
         That window is then ranked by publication day, and within a day the articles
         whose title or key points hold every word come first; matches past the window
-        (pages beyond the 500th result) follow in ingest order. Each hit carries its
-        article's text, for the caller to choose a snippet from."""
+        (pages beyond the 500th result) follow in ingest order. (PostgreSQL's GIN has no
+        order to walk: see _newest.) Each hit carries its article's text, for the
+        caller to choose a snippet from."""
         match = match_param(self._db, query)
         if match is None:
             return SearchPage([], 0, offset)
