@@ -33,6 +33,7 @@ from bench.common import (
     build_store,
     clean_environment,
     copy_store,
+    describe_built,
     ms,
     new_article,
     percentile,
@@ -152,8 +153,7 @@ async def run(args: argparse.Namespace, report: Report) -> None:
     new = args.new or (100 if args.quick else 500)
     section(f"store of {n:,} articles (shared with bench_store)")
     built = await build_store(n, SEED)
-    print(f"    {built.path} ({built.size_mb:,.0f} MB; "
-          f"{'cached' if built.cached else f'built in {built.build_seconds:.0f} s'})")
+    print(describe_built(built))
     holdout = built.holdout()
     fresh = holdout[:new]
     with tempfile.TemporaryDirectory(prefix="bench-alerts-") as tmp:

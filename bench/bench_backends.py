@@ -39,9 +39,12 @@ from bench.common import (
     build_store,
     clean_environment,
     copy_store,
+    create_database,
+    describe_built,
     ms,
     new_article,
     percentile,
+    postgres_server,
     section,
     time_calls,
 )
@@ -121,25 +124,14 @@ async def alerts(label: str, db: Path | str, built: BuiltStore, report: Report, 
 
 
 async def run(args: argparse.Namespace, report: Report) -> None:
-    from tests import pg
-
     n = args.articles or (5_000 if args.quick else 100_000)
     subs = args.subscriptions or (2_000 if args.quick else 10_000)
     new = args.new or (100 if args.quick else 500)
     section(f"store of {n:,} articles (shared with bench_store)")
     built = await build_store(n, SEED)
-    print(f"    {built.path} ({built.size_mb:,.0f} MB; "
-          f"{'cached' if built.cached else f'built in {built.build_seconds:.0f} s'})")
-    server, reason = await asyncio.to_thread(pg.start)
-    if server is None:
-        raise SystemExit(f"no PostgreSQL: {reason}")
-    try:
-        import asyncpg
-
-        admin = await asyncpg.connect(server.dsn())
-        await admin.execute("CREATE DATABASE bench")
-        await admin.close()
-        url = server.dsn("bench")
+    print(describe_built(built))
+    async with postgres_server() as server:
+        url = await create_database(server, "bench")
         with tempfile.TemporaryDirectory(prefix="bench-backends-") as tmp:
             db = copy_store(built.path, Path(tmp))
             section("secbrief migrate: the SQLite copy into the empty PostgreSQL database")
@@ -153,8 +145,6 @@ async def run(args: argparse.Namespace, report: Report) -> None:
             if not args.no_alerts:
                 await alerts("SQLite", db, built, report, subs=subs, new=new)
                 await alerts("PostgreSQL", url, built, report, subs=subs, new=new)
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 def main(argv: list[str] | None = None) -> int:

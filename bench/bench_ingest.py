@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -52,9 +53,11 @@ from bench.common import (
     catalogue_template,
     clean_environment,
     cpu_times,
+    create_database,
     fresh_db,
     host_url,
     percentile,
+    postgres_server,
     section,
     served,
     thread_cpu,
@@ -604,35 +607,21 @@ async def main_processes(args: argparse.Namespace, site: Site, server: ServedSit
         runs.append(("sqlite", 1))
     if args.database in ("postgres", "both"):
         runs += [("postgres", 1), ("postgres", 2)]
-    pg_server = None
-    if any(kind == "postgres" for kind, _ in runs):
-        from tests import pg
-
-        pg_server, reason = await asyncio.to_thread(pg.start)
-        if pg_server is None:
-            raise SystemExit(f"no PostgreSQL: {reason}")
-    try:
+    async with AsyncExitStack() as stack:
+        server = (await stack.enter_async_context(postgres_server())
+                  if any(kind == "postgres" for kind, _ in runs) else None)
         for number, (kind, processes) in enumerate(runs):
             with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
                 if kind == "sqlite":
                     db: Path | str = await fresh_db(Path(tmp))
                 else:
-                    import asyncpg
-
-                    assert pg_server is not None
-                    admin = await asyncpg.connect(pg_server.dsn())
-                    await admin.execute(f"CREATE DATABASE ingest_{number}")
-                    await admin.close()
-                    db = pg_server.dsn(f"ingest_{number}")
+                    db = await create_database(server, f"ingest_{number}")
                 name = "SQLite" if kind == "sqlite" else "PostgreSQL"
                 label = f"{name}, {processes} worker{'s' if processes > 1 else ''}"
                 wall, added = await ingest_processes(label, db, urls, n, processes=processes)
                 report.check(f"secbrief ingest ×{processes}, {name}",
                              f"{added / wall:.0f} art/s", f"≥ {TARGET_RATE:.0f} art/s",
                              added / wall >= TARGET_RATE)
-    finally:
-        if pg_server is not None:
-            await asyncio.to_thread(pg_server.stop)
     return report
 
 

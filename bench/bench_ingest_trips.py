@@ -47,7 +47,9 @@ from bench.common import (
     bench_settings,
     catalogue_template,
     clean_environment,
+    create_database,
     fresh_db,
+    postgres_server,
     section,
     served,
     sql_template,
@@ -251,24 +253,12 @@ async def main_async(args: argparse.Namespace, site: Site, port: int) -> None:
             await measure("SQLite", await fresh_db(Path(tmp)), urls, pg=None, top=args.top,
                           profile=args.profile)
     if args.database in ("postgres", "both"):
-        from tests import pg
-
-        server, reason = await asyncio.to_thread(pg.start)
-        if server is None:
-            raise SystemExit(f"no PostgreSQL: {reason}")
-        try:
-            import asyncpg
-
-            admin = await asyncpg.connect(server.dsn())
-            await admin.execute("CREATE DATABASE trips")
-            if args.server_log:
-                await admin.execute("ALTER SYSTEM SET log_min_duration_statement = 0")
-                await admin.execute("SELECT pg_reload_conf()")
-            await admin.close()
-            await measure("PostgreSQL", server.dsn("trips"), urls, pg=server, top=args.top,
+        async with postgres_server() as server:
+            log_all = ("ALTER SYSTEM SET log_min_duration_statement = 0",
+                       "SELECT pg_reload_conf()")
+            url = await create_database(server, "trips", *(log_all if args.server_log else ()))
+            await measure("PostgreSQL", url, urls, pg=server, top=args.top,
                           profile=args.profile, server_log=args.server_log)
-        finally:
-            await asyncio.to_thread(server.stop)
 
 
 def main(argv: list[str] | None = None) -> int:

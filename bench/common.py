@@ -19,11 +19,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,6 +51,42 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = (Path(tempfile.gettempdir()) / "secbrief-bench"
          / hashlib.sha256(str(REPO).encode()).hexdigest()[:12])
 BUILD_FORMAT = 3  # bump when build_store changes what it writes
+
+
+@asynccontextmanager
+async def postgres_server() -> AsyncIterator[Any]:
+    """The tests' throw-away PostgreSQL (tests/pg.py) for one benchmark, stopped after
+    it; exits with the reason when none can start."""
+    from tests import pg
+
+    server, reason = await asyncio.to_thread(pg.start)
+    if server is None:
+        raise SystemExit(f"no PostgreSQL: {reason}")
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def create_database(server: Any, name: str, *setup: str) -> str:
+    """A new database ``name`` on ``server`` (after which each ``setup`` statement runs
+    on the server's admin connection); its URL."""
+    import asyncpg
+
+    admin = await asyncpg.connect(server.dsn())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        for statement in setup:
+            await admin.execute(statement)
+    finally:
+        await admin.close()
+    return server.dsn(name)
+
+
+def describe_built(built: BuiltStore) -> str:
+    """The cached store's line: path, size, and cached or how long its build took."""
+    return (f"    {built.path} ({built.size_mb:,.0f} MB; "
+            f"{'cached' if built.cached else f'built in {built.build_seconds:.0f} s'})")
 
 
 def clean_environment() -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import pytest
 from bot.app import SecBrief
 from bot.config import Settings
 from bot.news.analyse import RawArticle, analyse
-from bot.services.container import Services
+from bot.services.caller import Caller
+from bot.services.container import Services, open_services
 from storage.timeutil import utcnow
 from tests.conftest import REPO, Clock
 from tests.fake_discord import (
@@ -131,6 +132,18 @@ async def add_story(
     stored = await services.store.articles.get(article_id)
     assert stored is not None and stored.story_id is not None
     return stored.story_id
+
+
+async def schedule_overdue_briefing(settings: Settings, clock: Clock, world: World) -> None:
+    """The news channel's briefing due ten minutes ago and never sent (so a bot starting
+    now sends it as its catch-up), with STORIES stored, published now."""
+    clock.now = datetime.now(UTC).replace(second=0, microsecond=0)
+    due = clock.now - timedelta(minutes=10)
+    async with open_services(settings, clock=clock) as services:
+        admin = Caller(user_id=world.admin.id, guild_id=world.guild.id, can_manage_guild=True)
+        await services.schedules.set(admin, world.news.id, f"{due:%H:%M}", "UTC")
+        for title, text in STORIES:
+            await add_story(services, title, text, published_at=clock.now)
 
 
 def everything_posted(fake: FakeDiscord) -> list[dict[str, Any]]:

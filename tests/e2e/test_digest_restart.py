@@ -6,23 +6,20 @@ each card message once — whether the kill came while a card message was in fli
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from bot.services.caller import Caller
-from bot.services.container import open_services
 from storage.store import Store
 from tests.conftest import Clock
 from tests.e2e.conftest import (
     STORIES,
-    add_story,
     assert_nothing_pings,
     bot_env,
     bot_process,
     build_world,
+    schedule_overdue_briefing,
 )
 from tests.e2e.test_bot_process import DEADLINE, wait_for_ledger
 from tests.fake_discord import FakeDiscord
@@ -46,15 +43,7 @@ async def test_kill_9_mid_digest_resumes_in_the_same_thread(
     async with FakeDiscord(interaction_timeout=DEADLINE) as fake:
         hold = fake.hold(held, after=after)
         world = build_world(fake)
-        # Due ten minutes ago and never sent: the bot sends it as a catch-up at start.
-        clock.now = datetime.now(UTC).replace(second=0, microsecond=0)
-        due = clock.now - timedelta(minutes=10)
-        async with open_services(settings, clock=clock) as services:
-            admin = Caller(user_id=world.admin.id, guild_id=world.guild.id,
-                           can_manage_guild=True)
-            await services.schedules.set(admin, world.news.id, f"{due:%H:%M}", "UTC")
-            for title, text in STORIES:
-                await add_story(services, title, text, published_at=clock.now)
+        await schedule_overdue_briefing(settings, clock, world)
 
         env = bot_env(fake, settings)
         log = tmp_path / "bot.log"

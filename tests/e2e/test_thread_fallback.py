@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from bot.services.caller import Caller
-from bot.services.container import open_services
 from tests.conftest import Clock
 from tests.e2e.conftest import (
     STORIES,
@@ -26,6 +23,7 @@ from tests.e2e.conftest import (
     bot_env,
     bot_process,
     build_world,
+    schedule_overdue_briefing,
 )
 from tests.e2e.test_bot_process import DEADLINE, wait_for_ledger
 from tests.e2e.test_digest_briefings import schedule_news
@@ -154,15 +152,7 @@ async def test_kill_9_after_the_fallback_posts_no_card_twice(
                                allow=MANAGE_THREADS)
         hold = (fake.hold(f"POST /channels/{world.news.id}/messages", after=1)
                 if held == "card" else fake.hold("DELETE /channels/*"))
-        # Due ten minutes ago and never sent: the bot sends it as a catch-up at start.
-        clock.now = datetime.now(UTC).replace(second=0, microsecond=0)
-        due = clock.now - timedelta(minutes=10)
-        async with open_services(settings, clock=clock) as services:
-            admin = Caller(user_id=world.admin.id, guild_id=world.guild.id,
-                           can_manage_guild=True)
-            await services.schedules.set(admin, world.news.id, f"{due:%H:%M}", "UTC")
-            for title, text in STORIES:
-                await add_story(services, title, text, published_at=clock.now)
+        await schedule_overdue_briefing(settings, clock, world)
 
         env = bot_env(fake, settings)
         log = tmp_path / "bot.log"
