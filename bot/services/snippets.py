@@ -24,6 +24,13 @@ def _matches(sentence_stems: list[str], terms: list[str]) -> int:
     return sum(any(s == t or s.startswith(t) for s in sentence_stems) for t in terms)
 
 
+def _may_match(lowered: str, probes: list[str]) -> bool:
+    """Whether a sentence (lower-cased) can hold a query term: stem() only strips a
+    suffix and may end the rest with "y", so a word whose stem starts with a term holds
+    that term less its last letter. Spares stemming the sentences that cannot."""
+    return any(probe in lowered for probe in probes)
+
+
 def _key(sentence: str) -> str:
     return " ".join(_WORDS.findall(sentence.lower()))
 
@@ -55,6 +62,7 @@ def choose_snippets(query: str, texts: list[str], limit: int = SNIPPET) -> list[
     earliest of equals), skipping sentences that two or more of the texts contain; the
     text's first unshared sentence when none holds a query word."""
     terms = list(dict.fromkeys(_stems(query)))
+    probes = [term[:-1] for term in terms]
     sentences = [split_sentences(text) for text in texts]
     seen = Counter(key for per_text in sentences for key in {_key(s) for s in per_text})
     shared = {key for key, count in seen.items() if count >= 2}
@@ -64,7 +72,8 @@ def choose_snippets(query: str, texts: list[str], limit: int = SNIPPET) -> list[
         if not own:
             snippets.append("")
             continue
-        scores = [_matches(_stems(s), terms) for s in own]
+        scores = [_matches(_stems(s), terms) if _may_match(s.lower(), probes) else 0
+                  for s in own]
         best = max(range(len(own)), key=lambda k: (scores[k], -k))
         snippets.append(_around(own[best], terms, limit))
     return snippets
