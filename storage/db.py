@@ -522,12 +522,18 @@ async def schema_version(db: Database) -> int:
     return int(await db.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))
 
 
+# A migration's statement that cannot run inside a transaction (VACUUM), run after the
+# migrations commit: a line "-- after commit: STATEMENT" in its file.
+_AFTER_COMMIT = re.compile(r"^-- after commit: (.+)$", re.MULTILINE)
+
+
 async def migrate(db: Database) -> int:
     """Apply every bundled migration not recorded in ``schema_migrations``, in order,
     in one transaction (which first takes the write lock: BEGIN IMMEDIATE on SQLite, an
     advisory lock on PostgreSQL), so two processes starting together apply each once.
     Returns the resulting schema version."""
     files = migrations(db.dialect)
+    after: list[str] = []
     async with db.transaction():
         if db.dialect == "postgres":
             await db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
@@ -550,10 +556,13 @@ async def migrate(db: Database) -> int:
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (number, name, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
             applied.add(number)
+            after += _AFTER_COMMIT.findall(sql)
         if db.dialect == "sqlite" and applied:
             # what older secbrief versions read
             await db.execute(f"PRAGMA user_version = {max(applied):d}")
-        return max(applied, default=0)
+    for statement in after:  # (a process that dies first leaves them to autovacuum)
+        await db.execute(statement)
+    return max(applied, default=0)
 
 
 async def _seed_from_user_version(db: Database, files: list[tuple[int, str, str]]) -> set[int]:

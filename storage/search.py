@@ -198,9 +198,9 @@ class SearchRepository:
     async def _search_rows(
         self, index: str, match: str, guild_id: int | None, *, limit: int, floor: int = 0
     ) -> list[Any]:
-        """_search_ids' rows: the id, and on PostgreSQL its date (article_search.at). On
-        PostgreSQL a floor also narrows the GIN lookup to the id blocks from it on
-        (migration 017)."""
+        """_search_ids' rows: the id, and on PostgreSQL for ``articles_fts`` its date
+        (article_search.at). On PostgreSQL a floor also narrows the GIN lookup to the id
+        blocks from it on (migration 017)."""
         params: tuple[object, ...] = (match, floor, guild_id, guild_id, limit)
         if self._db.dialect == "sqlite":
             sql = (f"SELECT rowid FROM {index} WHERE {index} MATCH ? AND rowid >= ?"
@@ -216,7 +216,8 @@ class SearchRepository:
                           " FROM article_search))")
                 params = (match, floor, *params[1:])
             # (a.id + 0: the primary key must not be the way in, see _index_scans)
-            sql = (f"SELECT a.id, a.at FROM article_search a WHERE a.{_PG_INDEX[index]}"
+            columns = "a.id, a.at" if index == "articles_fts" else "a.id"
+            sql = (f"SELECT {columns} FROM article_search a WHERE a.{_PG_INDEX[index]}"
                    f" {_PG_WORDS}{blocks} AND a.id + 0 >= ? AND {VISIBLE}"
                    " ORDER BY a.id + 0 DESC LIMIT ?")
         return await self._db.fetchall(sql, params)

@@ -36,6 +36,26 @@ async def test_every_migration_is_recorded_once(empty_db: Path | str, backend: s
         await db.close()
 
 
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_statements_a_migration_runs_after_commit(empty_db: str) -> None:
+    """VACUUM cannot run in the migrations' transaction: a migration's "-- after
+    commit:" lines run once it has committed (022 vacuums the table it rewrote)."""
+    assert "-- after commit: VACUUM (ANALYZE) article_search" in dict(
+        (n, sql) for n, _, sql in migrations("postgres"))[22]
+    db = await open_database(empty_db)
+    try:
+        assert await db.fetchval("SELECT vacuum_count FROM pg_stat_user_tables"
+                                 " WHERE relname = 'article_search'") == 1
+    finally:
+        await db.close()
+    db = await open_database(empty_db)  # nothing is applied again, nor run after it
+    try:
+        assert await db.fetchval("SELECT vacuum_count FROM pg_stat_user_tables"
+                                 " WHERE relname = 'article_search'") == 1
+    finally:
+        await db.close()
+
+
 def _legacy_store(path: Path, *, numbers: list[int], user_version: int) -> None:
     """A store as the old runner left it: some migrations run, user_version set."""
     old = sqlite3.connect(path)

@@ -119,3 +119,30 @@ async def test_postgres_searches_run_with_their_planner_settings(store: Store):
         assert await db.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
             " AND pid = pg_backend_pid()") == 1
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_postgres_search_rows_keep_their_date_in_the_row(store: Store, clock):
+    """toast_tuple_target = 128 (migration 017) moved each row's date out to TOAST as
+    well as its tsvectors, so reading a search's 500 dates made 500 TOAST lookups;
+    migration 022 keeps the date and id block in the row. (An uncompressed value moved
+    out is one TOAST chunk holding exactly its bytes.)"""
+    body = " ".join(f"word{n} report{n} finding{n}" for n in range(300))
+    for n in range(3):
+        assert await store.articles.add(NewArticle(
+            source="Wire", title=f"A long report {n}", url=f"https://news.example/l{n}",
+            text=body, content_hash=f"long{n}", published_at=clock() - timedelta(hours=n),
+        ), story_id=None, now=clock())
+    db = store.db
+    toast = await db.fetchval("SELECT reltoastrelid::regclass::text FROM pg_class"
+                              " WHERE relname = 'article_search'")
+    assert await db.fetchval(f"SELECT count(*) FROM {toast}") > 0  # the tsvectors
+    dates = [row[0] for row in await db.fetchall("SELECT at FROM article_search")]
+    assert len(dates) == 3
+    moved = await db.fetchval(
+        f"SELECT count(*) FROM {toast} WHERE chunk_data = ANY(?::bytea[])",
+        ([d.encode() for d in dates],))
+    assert moved == 0
+    assert await db.fetchval("SELECT string_agg(attstorage::text, '' ORDER BY attname)"
+                             " FROM pg_attribute WHERE attrelid = 'article_search'::regclass"
+                             " AND attname IN ('at', 'id_block')") == "pp"
