@@ -193,7 +193,7 @@ _SOURCE_JOIN = {"sqlite": "CROSS JOIN", "postgres": "JOIN"}
 # article's tsvector is read out of TOAST once ("|| ''": the same vector, detoasted);
 # read in place, every @@ would fetch and decompress it again (~2.5 µs a test).
 _PG_KEYWORDS_MATCH = (
-    "WITH k AS MATERIALIZED (SELECT value, plainto_tsquery('secbrief', secbrief_fold(words))"
+    "WITH k AS MATERIALIZED (SELECT value, secbrief_words_query(words)"  # (postgres/023)
     " AS query FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k (value, words)),"
     " a AS MATERIALIZED (SELECT a.story_id, a.scope_guild, a.fetched_at,"
     " f.search || ''::tsvector AS search"

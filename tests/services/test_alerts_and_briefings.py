@@ -46,6 +46,26 @@ async def test_alert_round_matches_alias_subscriptions_once(services):
     assert await alerts.plan_round() == []  # nothing new: nothing planned twice
 
 
+async def test_a_hyphenated_keyword_is_a_phrase_on_both_backends(services):
+    """"zero-day" follows the phrase, as FTS5 reads a quoted word, not "zero" and "day"
+    anywhere in the article (PostgreSQL's plainto_tsquery did that)."""
+    alerts = AlertService(services.store, clock=services.clock)
+    await services.subscriptions.subscribe(ALICE, "keyword", "zero-day")
+    await services.subscriptions.subscribe(ADMIN, "keyword", "zero-day patch",
+                                           channel_id=555)
+    await alerts.plan_round()
+    await add(services, 1, "Browser maker fixes a zero-day",
+              "Attackers exploited the zero-day before a patch shipped on Tuesday.")
+    await add(services, 2, "Bank rolls out zero trust",
+              "The bank spent a day moving staff to zero trust access and a patch policy.")
+    await add(services, 3, "Day one for the vendor, zero for investors",
+              "The vendor's share price fell on the day the breach was disclosed.")
+    await alerts.plan_round()
+    pending = {(b.target_kind, b.target_id): len(b.story_ids)
+               for b in await services.store.deliveries.pending(now=services.clock())}
+    assert pending == {("user", 101): 1, ("channel", 555): 1}
+
+
 async def test_alert_cursor_and_ledger_move_together(services):
     """A second planner (another process) sees the cursor the first one committed."""
     first = AlertService(services.store, clock=services.clock)
