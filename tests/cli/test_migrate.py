@@ -138,6 +138,7 @@ async def same_answers(sqlite_services: Services, pg_url: str) -> None:
         assert sub.subscription.id == top + 1
 
 
+@pytest.mark.postgres  # needs the throw-away server (pg_target)
 async def test_migrate_copies_every_table_and_verifies(services: Services, pg_target: str,
                                                        db_path: Path) -> None:
     await fill(services)
@@ -171,6 +172,7 @@ def test_migrate_bad_target_exits_2(db_path: Path, url: str, message: str) -> No
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.postgres  # needs the throw-away server (pg_target)
 def test_migrate_from_postgres_or_missing_store_exits_2(tmp_path: Path, pg_target: str) -> None:
     missing = migrate(tmp_path / "none.db", "--to", pg_target)
     assert missing.returncode == 2 and "no SQLite store" in missing.stderr
@@ -179,6 +181,7 @@ def test_migrate_from_postgres_or_missing_store_exits_2(tmp_path: Path, pg_targe
     assert from_pg.returncode == 2 and "PostgreSQL already" in from_pg.stderr
 
 
+@pytest.mark.postgres  # needs the throw-away server (pg_target)
 async def test_migrate_failing_copy_rolls_back_and_exits_1(services: Services, pg_target: str,
                                                            db_path: Path) -> None:
     """A row the target refuses (here a CHECK the operator added to its feeds table)
@@ -222,6 +225,7 @@ async def _until(conn, sql: str, what: str, process: asyncio.subprocess.Process)
     pytest.fail(f"never saw {what} (migrate exited {process.returncode})")
 
 
+@pytest.mark.postgres  # needs the throw-away server (pg_target)
 async def test_migrate_writer_after_commit_leaves_target_for_inspection(
         services: Services, pg_target: str, db_path: Path) -> None:
     """Another process writes to the target as migrate commits: the counts after COMMIT
