@@ -23,7 +23,8 @@ from discord.ext import commands
 
 import cogs
 from bot.config import Settings
-from bot.delivery import NO_THREAD_POSTS, Deliverer
+from bot.delivery import Deliverer
+from bot.digest_delivery import NO_THREAD_POSTS
 from bot.render.sanitise import discord_text, url_text
 from bot.scheduling import Jobs, last_fire_before, missed
 from bot.services.alerts import AlertService

@@ -13,6 +13,9 @@ Several processes may send from one store: each claims the batches it sends (a l
 renewed while it sends, storage/claims.py), so a batch is sent by one of them; a process
 that dies leaves its claims to be taken over once their lease runs out. A process running
 some of the bot's shards sends only the channel batches of its own guilds (DMs: any).
+
+A briefing digest's placement (its header in the channel, the cards in a thread started
+from it, the channel when threads are refused) is bot/digest_delivery.py's.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from datetime import datetime, timedelta
 
 import discord
 
+from bot.digest_delivery import DigestSender, call_hook
 from bot.ratelimit import RateLimiter, SharedRateLimiter
 from bot.render.alerts import Outgoing, alert_messages
-from bot.render.digest import digest_messages, thread_name
+from bot.render.digest import digest_messages
 from bot.render.embeds import pack, story_embed
 from bot.render.kev_alerts import vuln_messages
 from bot.services.briefings import BriefingItem, BriefingService
@@ -43,12 +47,6 @@ MAX_ATTEMPTS = 8  # rounds before a batch is recorded as failed
 ROUND_BACKOFF = 30.0  # seconds before the 2nd round; doubles each round, capped at an hour
 NO_MENTIONS = discord.AllowedMentions.none()
 DM_CACHE = 100_000  # user id -> DM channel id entries kept (discord.py keeps only 128)
-THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
-THREAD_ARCHIVE = 1440  # minutes of quiet before a digest's thread is hidden
-NO_THREADS_NOTICE = "digest.no_threads."  # + channel id: its admins were told
-# The permission a digest lacked when its cards went to the channel (the notice names it).
-NO_THREAD_START = "Create Public Threads"
-NO_THREAD_POSTS = "Send Messages in Threads"
 CLAIM_CHUNK = 100  # batches claimed at a time: processes sharing a fan-out interleave
 
 Messages = list[Outgoing]  # each message's embeds, and its buttons (alerts to a DM)
@@ -76,17 +74,6 @@ class ClaimLost(Exception):
 
 class Unreachable(Exception):
     """The target will not take messages (closed DMs, no access, deleted channel)."""
-
-
-async def _call_hook(hook: Callable[..., object], batch: Batch, *args: str,
-                     doing: str) -> None:
-    """Call the bot's hook (plain or async); its failure is logged, never raised."""
-    try:
-        result = hook(batch, *args)
-        if asyncio.iscoroutine(result):
-            await result
-    except Exception:
-        log.exception("%s failed", doing)
 
 
 def _retry_after(exc: discord.HTTPException) -> float:
@@ -125,7 +112,8 @@ class Deliverer:
         every guild); ``worker``: who claims the batches; ``lease``: seconds a claim holds
         unrenewed; ``shared_rate``: pace with the store's budget, shared by processes;
         ``on_no_threads(batch, reason, missing)``: a digest's cards went to the channel
-        for want of the permission ``missing`` (NO_THREAD_START or NO_THREAD_POSTS)."""
+        for want of the permission ``missing`` (bot.digest_delivery's NO_THREAD_START or
+        NO_THREAD_POSTS)."""
         self._client = client
         self._store = store
         self._briefings = briefings
@@ -139,14 +127,17 @@ class Deliverer:
         self._held: set[int] = set()  # batches this process holds a live claim on
         self._concurrency = concurrency
         self._on_refused = on_refused
-        self._on_no_threads = on_no_threads
         self._lock = asyncio.Lock()
         self.retries_now = retries_now
         self.retry_delay = retry_delay  # first quick retry's delay; doubles each time
         self.max_attempts = max_attempts
         self.round_backoff = round_backoff
         self._dm_channels: dict[int, int] = {}
-        self._undeletable: set[int] = set()  # channels whose unused threads were left: logged
+        self._digests = DigestSender(
+            client, store, on_no_threads=on_no_threads,
+            pace=lambda: self.limiter.acquire(),  # the limiter as it is then: it may be replaced
+            send=self._send, send_parts=self._send_parts, still_mine=self._still_mine,
+        )
 
     async def send_pending(self, *, purpose: str | None = None) -> DeliveryStats:
         """Send every batch that is due and not another process's: claimed a chunk at a
@@ -299,7 +290,7 @@ class Deliverer:
             count, messages = await self._render(batch, rendered)
             destination = await self._destination(batch)
             if batch.purpose == "briefing" and not _legacy_briefing(batch):
-                last = await self._send_digest(batch, destination, messages, stats)
+                last = await self._digests.send_digest(batch, destination, messages, stats)
             else:
                 last = await self._send_parts(batch, destination, messages, stats,
                                               lambda i: self._header(batch, count, i + 1,
@@ -338,134 +329,14 @@ class Deliverer:
             last = message.id
         return last
 
-    async def _send_digest(
-        self, batch: Batch, channel: discord.abc.Messageable, messages: Messages,
-        stats: DeliveryStats,
-    ) -> int | None:
-        """The header in the channel (part 0), a thread started from it, the cards
-        (parts 1…) in the thread. Each step is recorded, so a restart resumes in the
-        same thread: the header is not sent again once recorded (nor, within Discord's
-        nonce window, once accepted), and the thread is made once. A thread that refuses
-        the cards (403, or 404: deleted) gives way to the channel, recorded before any card
-        goes there, so a restart sends the rest there and nowhere else."""
-        header_id = batch.header_message_id
-        if len(messages) < 2:  # its stories were forgotten while it was rendered
-            return header_id
-        if batch.sent_parts == 0 or header_id is None:
-            self._still_mine(batch)
-            header = await self._send(channel, messages[0].content or "", messages[0],
-                                      batch.nonce(0), stats)
-            header_id = header.id
-            await self._store.deliveries.mark_header(batch.id, header_id)
-            stats.messages += 1
-            batch.sent_parts = max(batch.sent_parts, 1)
-        cards_to = batch.cards_channel_id
-        if cards_to is None:
-            cards_to = await self._open_thread(batch, header_id, len(messages))
-            await self._store.deliveries.mark_cards_channel(batch.id, cards_to)
-        if cards_to != batch.target_id:
-            thread = self._client.get_partial_messageable(
-                cards_to, type=discord.ChannelType.public_thread)
-            try:
-                await self._send_parts(batch, thread, messages, stats, lambda _: "", first=1)
-            except (discord.Forbidden, discord.NotFound) as exc:
-                await self._thread_refused(batch, cards_to, exc)
-            else:
-                await self._threads_allowed(batch)
-                return header_id
-        await self._send_parts(batch, channel, messages, stats, lambda _: "", first=1)
-        return header_id
-
-    async def _open_thread(self, batch: Batch, header_id: int, parts: int) -> int:
-        """The id of a public thread started from the header; the channel's own id when
-        the bot may not create threads there (the admins are told, once)."""
-        await self.limiter.acquire()
-        try:
-            thread = await self._client.http.start_thread_with_message(
-                batch.target_id, header_id, auto_archive_duration=THREAD_ARCHIVE,
-                name=thread_name(batch.created_at, len(batch.story_ids)),
-                rate_limit_per_user=None,
-            )
-        except discord.Forbidden as exc:
-            await self._threads_refused(batch, exc.text or str(exc), NO_THREAD_START)
-            return batch.target_id
-        except discord.HTTPException as exc:
-            if exc.code != THREAD_EXISTS:
-                raise
-            # Made before a crash, never recorded: a thread started from a message
-            # has that message's id.
-            return header_id
-        return int(thread["id"])
-
-    async def _thread_refused(self, batch: Batch, thread_id: int,
-                              exc: discord.Forbidden | discord.NotFound) -> None:
-        """The thread refused a card: the rest go to the channel. A 403 is told to the
-        admins (once, as for no threads at all) and its thread, if no card was recorded
-        in it, deleted; a 404 is a thread deleted already (by someone, or by this before
-        a crash). Told, deleted, then the channel recorded: a restart at any step ends
-        with the cards in the channel once."""
-        reason = exc.text or str(exc)
-        if isinstance(exc, discord.Forbidden):
-            await self._threads_refused(batch, reason, NO_THREAD_POSTS)
-            if batch.sent_parts <= 1:
-                await self._delete_thread(batch, thread_id)
-        else:
-            log.info("batch %s: thread %s is gone (%s); cards follow in channel %s",
-                     batch.id, thread_id, reason, batch.target_id)
-        await self._store.deliveries.mark_cards_channel(batch.id, batch.target_id)
-        batch.cards_channel_id = batch.target_id
-
-    async def _delete_thread(self, batch: Batch, thread_id: int) -> None:
-        """Delete a thread the bot could not post in, so no empty thread hangs under the
-        header. Discord wants Manage Threads even for the bot's own thread: without it
-        the thread stays (logged once per channel); any failure here only logs."""
-        await self.limiter.acquire()
-        try:
-            await self._client.http.delete_channel(
-                thread_id, reason="the bot may not post the briefing's cards in it")
-        except discord.NotFound:
-            return
-        except discord.Forbidden as exc:
-            if batch.target_id not in self._undeletable:
-                self._undeletable.add(batch.target_id)
-                log.warning("channel %s: cannot delete the briefing thread %s the bot may "
-                            "not post in (%s); such threads are left empty (Manage Threads "
-                            "lets the bot delete them)", batch.target_id, thread_id,
-                            exc.text or exc)
-            return
-        except (discord.HTTPException, OSError, TimeoutError) as exc:
-            log.warning("batch %s: deleting the unused thread %s failed: %s", batch.id,
-                        thread_id, exc)
-            return
-        self._undeletable.discard(batch.target_id)
-        log.info("batch %s: deleted thread %s (the bot may not post in it)", batch.id,
-                 thread_id)
-
-    async def _threads_refused(self, batch: Batch, reason: str, missing: str) -> None:
-        key = f"{NO_THREADS_NOTICE}{batch.target_id}"
-        log.info("batch %s: no %s in channel %s (%s); cards follow in the channel",
-                 batch.id, missing, batch.target_id, reason)
-        if await self._store.meta.get(key) == "told" or self._on_no_threads is None:
-            return
-        await self._store.meta.set(key, "told")
-        await _call_hook(self._on_no_threads, batch, reason, missing,
-                         doing=f"telling the admins about channel {batch.target_id}")
-
-    async def _threads_allowed(self, batch: Batch) -> None:
-        """The cards went in a thread: threads work there (again), so a later refusal is
-        worth telling again."""
-        key = f"{NO_THREADS_NOTICE}{batch.target_id}"
-        if await self._store.meta.get(key) == "told":
-            await self._store.meta.set(key, "")
-
     async def _refused(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
         await self._store.deliveries.mark_final(batch.id, status="refused", error=reason)
         stats.refused += 1
         log.info("batch %s refused by %s %s: %s", batch.id, batch.target_kind,
                  batch.target_id, reason)
         if self._on_refused is not None:
-            await _call_hook(self._on_refused, batch, reason,
-                             doing=f"handling the refusal of batch {batch.id}")
+            await call_hook(self._on_refused, batch, reason,
+                            doing=f"handling the refusal of batch {batch.id}")
 
     async def _put_off(self, batch: Batch, stats: DeliveryStats, reason: str) -> None:
         """Retry the batch in a later round, or record it as failed after max_attempts."""
