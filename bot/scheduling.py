@@ -45,6 +45,8 @@ def missed(schedule: Schedule, now: datetime) -> bool:
     due = last_fire_before(schedule, now)
     if due is None or now - due > CATCH_UP:
         return False
+    if schedule.created_at is not None and due < schedule.created_at:
+        return False  # scheduled after that time: nothing was due yet (the next one is)
     return schedule.last_sent_at is None or schedule.last_sent_at < due
 
 

@@ -212,6 +212,7 @@ class Schedule:
     last_sent_at: datetime | None
     paused: bool
     paused_reason: str | None
+    created_at: datetime | None = None  # when the channel first got a schedule
 
 
 @dataclass(slots=True)

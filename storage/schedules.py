@@ -87,4 +87,5 @@ def _schedule(row: Any) -> Schedule:
         last_sent_at=from_db(row["last_sent_at"]),
         paused=bool(row["paused"]),
         paused_reason=row["paused_reason"],
+        created_at=from_db(row["created_at"]),
     )

@@ -137,11 +137,13 @@ async def add_story(
 async def schedule_overdue_briefing(settings: Settings, clock: Clock, world: World) -> None:
     """The news channel's briefing due ten minutes ago and never sent (so a bot starting
     now sends it as its catch-up), with STORIES stored, published now."""
-    clock.now = datetime.now(UTC).replace(second=0, microsecond=0)
-    due = clock.now - timedelta(minutes=10)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    due = now - timedelta(minutes=10)
     async with open_services(settings, clock=clock) as services:
         admin = Caller(user_id=world.admin.id, guild_id=world.guild.id, can_manage_guild=True)
+        clock.now = due - timedelta(minutes=1)  # scheduled before it was due
         await services.schedules.set(admin, world.news.id, f"{due:%H:%M}", "UTC")
+        clock.now = now
         for title, text in STORIES:
             await add_story(services, title, text, published_at=clock.now)
 

@@ -60,6 +60,10 @@ def test_last_fire_before_and_missed():
     sent_yesterday = paris_0830(last_sent_at=due - timedelta(days=1))
     assert missed(sent_yesterday, due + timedelta(minutes=40))
     assert not missed(paris_0830(paused=True), due + timedelta(minutes=40))
+    # A schedule made after today's time had nothing due yet: its first is tomorrow's.
+    assert not missed(paris_0830(created_at=due + timedelta(minutes=5)),
+                      due + timedelta(minutes=40))
+    assert missed(paris_0830(created_at=due - timedelta(days=3)), due + timedelta(minutes=40))
 
 
 # -- the bot ----------------------------------------------------------------------------------

@@ -164,7 +164,9 @@ async def one_run(run: int, database: Path | str, tmp: Path) -> dict[str, int]:
             for guild, channel in zip(guilds, news, strict=True):
                 await store.schedules.upsert(channel_id=channel.id, guild_id=guild.id,
                                              local_time=due, timezone="UTC",
-                                             created_by=fake.app_owner.id, now=utcnow())
+                                             created_by=fake.app_owner.id,
+                                             # scheduled before it was due (see missed())
+                                             now=utcnow() - timedelta(minutes=4))
             for guild, channel in zip(guilds, alerts, strict=True):
                 await store.subscriptions.add(
                     guild_id=guild.id, owner_id=fake.app_owner.id, target_kind="channel",
